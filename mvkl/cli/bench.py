@@ -1,12 +1,14 @@
-"""`mvkl bench`: benchmarks of the hot paths, printing JSON figures (docs/PERFORMANCE.md)."""
+"""`mvkl bench`: benchmarks of the hot paths, printing JSON figures (docs/PERFORMANCE.md).
+
+Each entry lives in its own module under :mod:`mvkl.bench` and exposes ``register(app)``.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+import importlib
+from typing import Any
 
 import typer
-
-from mvkl.cli.common import JsonOpt, QuietOpt, command, emit, example
 
 app = typer.Typer(
     help="Benchmarks of the hot paths; each prints figures (JSON with --json) and the machine.",
@@ -14,8 +16,12 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
+#: Entry modules under mvkl.bench, in the order of `mvkl bench --help`.
+ENTRIES = ("hamming", "synth", "ingest", "store", "loader", "sampler", "train_step", "eval")
 
-def _render(doc: dict) -> None:  # type: ignore[type-arg]
+
+def render_figures(doc: dict[str, Any]) -> None:
+    """Default human rendering of a benchmark document: one row per scalar figure."""
     from rich.table import Table
 
     from mvkl.log import stdout_console
@@ -27,25 +33,15 @@ def _render(doc: dict) -> None:  # type: ignore[type-arg]
         if k in ("bench", "machine") or isinstance(v, (dict, list)):
             continue
         t.add_row(k, f"{v:.4g}" if isinstance(v, float) else str(v))
-    stdout_console().print(t)
+    con = stdout_console()
+    con.print(t)
     m = doc.get("machine", {})
-    stdout_console().print(f"machine: {m.get('cpu_model', m.get('processor'))}, {m.get('cpu_count')} cores, "
-                           f"torch threads {m.get('torch_threads')}")
+    con.print(f"machine: {m.get('cpu_model', m.get('processor'))}, {m.get('cpu_count')} cores, "
+              f"torch threads {m.get('torch_threads')}" + (f", GPU {m['gpu']}" if m.get("gpu") else ""))
 
 
-@app.command("hamming", epilog=example("mvkl bench hamming --n 1000000"))
-@command
-def hamming_cmd(
-    n: Annotated[int, typer.Option("--n", min=1, help="Number of vectors to compare against.")] = 1_000_000,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
-    json_out: JsonOpt = False,
-    quiet: QuietOpt = False,
-) -> None:
-    """Distances from one manifestation vector to N others (uint64 popcount vs unpacked numpy)."""
-    from mvkl.bench.hamming import run
-
-    doc = run(n=n, seed=seed)
-    emit(doc, json_out, lambda: _render(doc))
+for _name in ENTRIES:
+    importlib.import_module(f"mvkl.bench.{_name}").register(app)
 
 
 def register(root: typer.Typer) -> None:
