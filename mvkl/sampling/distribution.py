@@ -1,0 +1,128 @@
+"""The truncated Gaussian of ManiNeg over integer Hamming distances (paper Eq. 7, spec §5.2).
+
+Eq. 7 is a density on the real line truncated to [a, b]; distances are integers. As in the
+released code, the integer distance ``k`` carries the Gaussian mass of ``[k − ½, k + ½)``, and the
+continuous truncation interval is ``[a − ½, b + ½]`` (the code's ``[0.5, 18.499]`` for a = 1,
+b = 18 is available as ``interval=(0.5, 18.499)``, which makes the last bin slightly lighter):
+
+    p(k) = (Φ(min(k + ½, hi)) − Φ(max(k − ½, lo))) / (Φ(hi) − Φ(lo)),   Φ of N(μ, σ²).
+
+Two ways to make p fit one anchor, whose candidates exist at some distances only:
+
+* ``renormalise`` (mvkl default, fixes B11): q(k) ∝ p(k)·[anchor has a candidate at k].
+* ``snap`` (the released code): a draw k goes to the nearest distance with candidates
+  (argmin |k − k'| over every k' ≥ 1, also beyond b); ties go to the *smaller* distance here
+  (the code's tie-break is the insertion order of a Python dict, i.e. arbitrary).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
+
+from mvkl.manifest.schema import DIM
+
+__all__ = ["fill_order", "renormalise", "snap", "snap_targets", "truncated_gaussian"]
+
+#: Largest possible Hamming distance between two manifestation vectors.
+MAX_DISTANCE = DIM
+
+
+@lru_cache(maxsize=1024)
+def _truncated_gaussian(mu: float, sigma: float, lo: float, hi: float, max_distance: int) -> npt.NDArray[np.float64]:
+    from scipy.stats import truncnorm
+
+    k = np.arange(max_distance + 1, dtype=np.float64)
+    left = np.clip(k - 0.5, lo, hi)
+    right = np.clip(k + 0.5, lo, hi)
+    dist = truncnorm((lo - mu) / sigma, (hi - mu) / sigma, loc=mu, scale=sigma)
+    p = np.clip(dist.cdf(right) - dist.cdf(left), 0.0, None)
+    if not np.isfinite(p).all() or p.sum() <= 0:  # pragma: no cover - scipy guards the tails
+        raise ValueError(f"degenerate truncated Gaussian for mu={mu}, sigma={sigma}, interval=[{lo}, {hi}]")
+    p = p / p.sum()
+    p.setflags(write=False)
+    return p
+
+
+def truncated_gaussian(
+    mu: float, sigma: float, interval: tuple[float, float], max_distance: int = MAX_DISTANCE
+) -> npt.NDArray[np.float64]:
+    """p(k) for k = 0..max_distance: the mass of [k − ½, k + ½) ∩ interval under N(μ, σ²)
+    truncated to ``interval`` (paper Eq. 7 discretised). Read-only, cached per argument set.
+
+    Example: at μ = 0, σ = 3, interval (0.5, 18.499): p(1) ≈ 0.289, p(2) ≈ 0.245 (spec §5.3).
+    """
+    lo, hi = float(interval[0]), float(interval[1])
+    if not sigma > 0:
+        raise ValueError(f"sigma must be > 0, got {sigma}")
+    if not lo < hi:
+        raise ValueError(f"empty truncation interval [{lo}, {hi}]")
+    return _truncated_gaussian(float(mu), float(sigma), lo, hi, int(max_distance))
+
+
+def renormalise(p: npt.NDArray[np.float64], available: npt.NDArray[np.bool_], mu: float) -> npt.NDArray[np.float64]:
+    """q(k) ∝ p(k) over the distances this anchor has (``available[k]``), mvkl's default (B11).
+
+    When every available distance inside the support has underflowed to zero mass (a tiny σ far
+    from μ), the mass goes to the available support distance(s) nearest to μ, the limit of the
+    renormalised Gaussian as σ → 0. Returns all zeros when no support distance is available.
+    """
+    support = p > 0
+    q = np.where(available, p, 0.0)
+    s = q.sum()
+    if s > 0:
+        return q / s
+    # Underflow: nearest available distance(s) to mu among those the interval covers.
+    k = np.arange(p.size)
+    cover = available & _covered(p.size, support)
+    if not cover.any():
+        return np.zeros_like(p)
+    gap = np.abs(k - mu)
+    best = cover & (gap == gap[cover].min())
+    return best / best.sum()
+
+
+def _covered(n: int, support: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    """Distances between the first and last support distance (the truncation interval)."""
+    idx = np.flatnonzero(support)
+    out = np.zeros(n, dtype=bool)
+    if idx.size:
+        out[idx[0] : idx[-1] + 1] = True
+    return out
+
+
+def snap_targets(available: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
+    """For every k, the nearest distance k' ≥ 1 with ``available[k']`` (ties: the smaller one);
+    -1 everywhere when nothing is available. The released code's snapping (spec §5.2 step 3)."""
+    n = available.size
+    avail = available.copy()
+    avail[0] = False
+    out = np.full(n, -1, dtype=np.int64)
+    idx = np.flatnonzero(avail)
+    if idx.size == 0:
+        return out
+    k = np.arange(n)
+    gaps = np.abs(k[:, None] - idx[None, :])
+    out[:] = idx[np.argmin(gaps, axis=1)]  # argmin takes the first (= smaller) on ties
+    return out
+
+
+def snap(p: npt.NDArray[np.float64], available: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
+    """Distance distribution after snapping every draw k ~ p to the nearest available distance
+    (compat mode): q(k') = Σ_{k: snap(k) = k'} p(k). All zeros when nothing is available."""
+    tgt = snap_targets(available)
+    q = np.zeros_like(p)
+    if (tgt < 0).all():
+        return q
+    np.add.at(q, tgt, p)
+    return q
+
+
+def fill_order(available: npt.NDArray[np.bool_], q: npt.NDArray[np.float64], bounds: tuple[int, int]) -> list[int]:
+    """Distances to fill from once the target pool is exhausted: available distances ≥ 1 with
+    q = 0, nearest to the bounds [a, b] first (ties: smaller distance first)."""
+    a, b = bounds
+    ks = [k for k in range(1, available.size) if available[k] and q[k] == 0]
+    return sorted(ks, key=lambda k: (max(a - k, k - b, 0), k))
