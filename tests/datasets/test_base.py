@@ -1,0 +1,89 @@
+"""Adapter registry and the shared cell parsers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mvkl.datasets import ADAPTERS, Adapter, get_adapter, register
+from mvkl.datasets.base import (
+    birads_from_report,
+    col_letter,
+    normalize_report,
+    parse_age,
+    parse_birads,
+    parse_density,
+    parse_label,
+    parse_laterality,
+)
+from mvkl.errors import InputError
+
+
+def test_registry_and_protocol() -> None:
+    assert {"mvkl", "csv"} <= set(ADAPTERS)
+    for a in ADAPTERS.values():
+        assert isinstance(a, Adapter) and a.description
+    assert get_adapter("MVKL") is ADAPTERS["mvkl"]
+    with pytest.raises(InputError, match="choose one of"):
+        get_adapter("dicomdir")
+    with pytest.raises(TypeError):
+        register(object())  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="already registered"):
+        register(type(ADAPTERS["csv"])())
+
+
+def test_a_new_adapter_plugs_in() -> None:
+    class Dummy:
+        name = "dummy-test"
+        description = "test only"
+
+        def detect(self, source: Path) -> bool:
+            return False
+
+        def read(self, source, tables=None, dataset=None):  # type: ignore[no-untyped-def]
+            raise NotImplementedError
+
+    try:
+        register(Dummy())
+        assert get_adapter("dummy-test").description == "test only"
+    finally:
+        ADAPTERS.pop("dummy-test", None)
+
+
+@pytest.mark.parametrize(("v", "want"), [("恶性", (1, True)), ("良性", (0, True)), ("Malignant", (1, True)),
+                                         ("benign", (0, True)), ("1", (1, True)), ("0.0", (0, True)),
+                                         ("", (-1, True)), ("unknown", (-1, True)), ("可疑", (-1, False))])
+def test_parse_label(v: str, want: tuple[int, bool]) -> None:
+    assert parse_label(v) == want
+
+
+def test_parse_label_strict() -> None:
+    assert parse_label("", allow_unknown=False) == (-1, False)
+
+
+@pytest.mark.parametrize(("v", "want"), [("4a", "4A"), ("BI-RADS 4B", "4B"), ("4c类", "4C"), ("5", "5"),
+                                         ("3.0", "3"), ("", ""), ("0", "0")])
+def test_parse_birads(v: str, want: str) -> None:
+    assert parse_birads(v) == (want, True)
+
+
+@pytest.mark.parametrize("v", ["7", "4d", "high"])
+def test_parse_birads_rejects(v: str) -> None:
+    assert parse_birads(v)[1] is False
+
+
+def test_birads_from_report() -> None:
+    assert birads_from_report("右乳肿块，BI-RADS 4a类。") == "4A"
+    assert birads_from_report("no assessment 4.5 cm") == ""
+    assert birads_from_report("") == ""
+
+
+def test_small_parsers() -> None:
+    assert parse_laterality("左") == ("L", True) and parse_laterality("RIGHT") == ("R", True)
+    assert parse_laterality("") == (None, True) and parse_laterality("up")[1] is False
+    assert parse_density("DENSITY C") == (3, True) and parse_density("4") == (4, True)
+    assert parse_density("x")[1] is False
+    assert parse_age("052Y") == (52.0, True) and parse_age("") == (None, True) and parse_age("old")[1] is False
+    assert normalize_report(" a\r\nb\nc ") == "abc" and normalize_report(None) == ""
+    assert [col_letter(i) for i in (0, 25, 26, 27, 701)] == ["A", "Z", "AA", "AB", "ZZ"]
