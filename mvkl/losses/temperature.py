@@ -34,4 +34,5 @@ class Temperature(nn.Module):
         self.log_tau.clamp_(self.log_min, self.log_max)
 
     def extra_repr(self) -> str:
-        return f"tau={float(self.forward()):.4g}, range=[{math.exp(self.log_min):.3g}, {math.exp(self.log_max):.3g}]"
+        tau = float(self.forward().detach())
+        return f"tau={tau:.4g}, range=[{math.exp(self.log_min):.3g}, {math.exp(self.log_max):.3g}]"
