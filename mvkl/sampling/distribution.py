@@ -30,17 +30,33 @@ __all__ = ["fill_order", "renormalise", "snap", "snap_targets", "truncated_gauss
 MAX_DISTANCE = DIM
 
 
-@lru_cache(maxsize=1024)
-def _truncated_gaussian(mu: float, sigma: float, lo: float, hi: float, max_distance: int) -> npt.NDArray[np.float64]:
-    from scipy.stats import truncnorm
+def _log_bin_mass(zl: npt.NDArray[np.float64], zr: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """log(Φ(zr) − Φ(zl)) for standard-normal edges zl ≤ zr, accurate in both tails (bins right of
+    the mean use the survival function). Zero-width bins give −inf."""
+    from scipy.special import log_ndtr
 
+    out = np.full(zl.shape, -np.inf)
+    right = zl > 0
+    width = zr > zl
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a, b = log_ndtr(zr), log_ndtr(zl)  # lower tail: log Φ(zr) + log(1 − Φ(zl)/Φ(zr))
+        low = a + np.log1p(-np.exp(b - a))
+        a2, b2 = log_ndtr(-zl), log_ndtr(-zr)  # upper tail: log Q(zl) + log(1 − Q(zr)/Q(zl))
+        up = a2 + np.log1p(-np.exp(b2 - a2))
+    out[width & ~right] = low[width & ~right]
+    out[width & right] = up[width & right]
+    return out
+
+
+@lru_cache(maxsize=4096)
+def _truncated_gaussian(mu: float, sigma: float, lo: float, hi: float, max_distance: int) -> npt.NDArray[np.float64]:
     k = np.arange(max_distance + 1, dtype=np.float64)
-    left = np.clip(k - 0.5, lo, hi)
-    right = np.clip(k + 0.5, lo, hi)
-    dist = truncnorm((lo - mu) / sigma, (hi - mu) / sigma, loc=mu, scale=sigma)
-    p = np.clip(dist.cdf(right) - dist.cdf(left), 0.0, None)
-    if not np.isfinite(p).all() or p.sum() <= 0:  # pragma: no cover - scipy guards the tails
-        raise ValueError(f"degenerate truncated Gaussian for mu={mu}, sigma={sigma}, interval=[{lo}, {hi}]")
+    left = (np.clip(k - 0.5, lo, hi) - mu) / sigma
+    right = (np.clip(k + 0.5, lo, hi) - mu) / sigma
+    logp = _log_bin_mass(left, right)
+    if not np.isfinite(logp).any():
+        raise ValueError(f"the interval [{lo}, {hi}] covers no distance in 0..{max_distance}")
+    p = np.exp(logp - logp.max())
     p = p / p.sum()
     p.setflags(write=False)
     return p

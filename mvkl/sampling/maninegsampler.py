@@ -23,6 +23,9 @@ Decisions (documented for users in the README):
   0), are never its negatives either.
 * De-duplication ``"manifestation"`` (default, B9): no two lumps of a batch share a (vector,
   known-mask) pair, across all anchor groups; the retained duplicate is random (seeded).
+  ``"masked"`` also keeps out lumps at masked distance 0 from a lump already in the batch (with
+  partial masks, different pairs can be indistinguishable on their shared known dimensions, i.e.
+  potential positives; identical to ``"manifestation"`` when every dimension is known).
   ``"index"`` reproduces the released code's set of indices (duplicate manifestations stay) and
   ``"none"`` keeps every draw.
 * ``refill=True`` (default, B13): rejected duplicates are redrawn until the batch is full; when
@@ -47,15 +50,15 @@ import numpy.typing as npt
 from mvkl.sampling.base import TAG_ANCHORS, TAG_NEGATIVES, StepBatchSampler
 from mvkl.sampling.distribution import renormalise, snap, truncated_gaussian
 from mvkl.sampling.index import ManifestIndex
-from mvkl.sampling.negatives import AnchorPool, UsedSet, draw_group
+from mvkl.sampling.negatives import AnchorPool, UsedSet, compatible, draw_group
 from mvkl.sampling.schedule import LinearMuSchedule, MuSchedule, as_schedule, describe_schedule
 
 __all__ = ["PRESETS", "Batch", "ManiNegBatchSampler"]
 
 log = logging.getLogger(__name__)
 
-_DEDUP = {True: "manifestation", False: "none", "manifestation": "manifestation", "index": "index",
-          "none": "none"}
+_DEDUP = {True: "manifestation", False: "none", "manifestation": "manifestation", "masked": "masked",
+          "index": "index", "none": "none"}
 
 #: Named option sets. ``paper``: the defaults. ``compat``: the released code's distance rules
 #: (snapping, manifestation-uniform choice, truncation [0.5, 18.499]). ``code-compat``: also its
@@ -103,7 +106,8 @@ class ManiNegBatchSampler(StepBatchSampler):
 
     Args:
         manifests: ``(N, 35)`` 0/1 manifestation matrix of the training split (floats are
-            binarised at 0.5); values where ``known`` is 0 are ignored.
+            binarised at 0.5); values where ``known`` is 0 are ignored. A prebuilt
+            :class:`~mvkl.sampling.index.ManifestIndex` is accepted too (``known`` is then unused).
         known: ``(N, 35)`` known-mask (1 = known), or None when every dimension is known.
         batch_size: B, lumps per batch on each rank (anchors included).
         mu_schedule: μ per step: a :class:`LinearMuSchedule` (default 11 → 0 over 50 steps), a
@@ -112,7 +116,8 @@ class ManiNegBatchSampler(StepBatchSampler):
         bounds: integer distance bounds (a, b) of Eq. 7; a ≥ 1. Distance k carries the Gaussian
             mass of [k − ½, k + ½) within ``interval``.
         anchors_per_batch: K anchors per batch, each with its own negatives (K = 1: the paper).
-        dedup: True/"manifestation" (default), "index" (released code) or False/"none".
+        dedup: True/"manifestation" (default), "masked" (also no two lumps at masked distance 0),
+            "index" (released code) or False/"none".
         refill: redraw rejected duplicates until the batch is full (default) or let it shrink.
         snap: snap each drawn distance to the nearest available one (released code) instead of
             renormalising over the available distances (default).
@@ -156,7 +161,7 @@ class ManiNegBatchSampler(StepBatchSampler):
         batches_per_epoch: int | None = None,
         interval: tuple[float, float] | None = None,
     ) -> None:
-        self.index = ManifestIndex(manifests, known)
+        self.index = manifests if isinstance(manifests, ManifestIndex) else ManifestIndex(manifests, known)
         n = self.index.n
         bpe = n // int(batch_size) if batches_per_epoch is None else batches_per_epoch
         super().__init__(n, batch_size, seed=seed, rank=rank, world_size=world_size, indices=indices,
@@ -174,7 +179,7 @@ class ManiNegBatchSampler(StepBatchSampler):
             raise ValueError(f"interval [{lo}, {hi}] must lie within [a - 0.5, b + 0.5] = [{a - 0.5}, {b + 0.5}]")
         self.interval = (lo, hi)
         if dedup not in _DEDUP:
-            raise ValueError(f"dedup must be True, False, 'manifestation', 'index' or 'none', got {dedup!r}")
+            raise ValueError(f"dedup must be True, False, 'manifestation', 'masked', 'index' or 'none', got {dedup!r}")
         self.dedup = _DEDUP[dedup]
         self.refill = bool(refill)
         self.snap = bool(snap)
@@ -190,16 +195,16 @@ class ManiNegBatchSampler(StepBatchSampler):
         n_anchor_groups = np.unique(self.index.uid[self._anchor_rows]).size
         if n_anchor_groups < 1 or self.index.n_unique < 2:
             raise ValueError("ManiNeg needs at least two distinct manifestations with a known dimension")
-        if self.dedup == "manifestation" and n_anchor_groups < self.k:
+        if self.dedup in ("manifestation", "masked") and n_anchor_groups < self.k:
             raise ValueError(f"{self.k} anchors per batch need as many distinct manifestations; "
                              f"the data has {n_anchor_groups}")
-        if self.dedup == "manifestation" and self.index.n_unique < self.batch_size:
+        if self.dedup in ("manifestation", "masked") and self.index.n_unique < self.batch_size:
             log.warning("only %d distinct manifestations for batches of %d: de-duplicated batches will be smaller",
                         self.index.n_unique, self.batch_size)
         if self._anchor_rows.size < n:
             log.info("%d lumps without any known manifestation dimension are left out of ManiNeg batches",
                      n - self._anchor_rows.size)
-        self._used = UsedSet(self.index.n_unique if self.dedup == "manifestation" else n)
+        self._used = UsedSet(self.index.n_unique if self.dedup in ("manifestation", "masked") else n)
         self._anchor_cache: tuple[int, npt.NDArray[np.int64]] | None = None
 
     # -- construction helpers ------------------------------------------------------------------
@@ -255,7 +260,7 @@ class ManiNegBatchSampler(StepBatchSampler):
         mu = self.mu_at(step)
         idx = self.index
         used = self._used
-        by_group = self.dedup == "manifestation"
+        by_group = self.dedup in ("manifestation", "masked")
         try:
             pools: list[AnchorPool] = []
             for j in range(self.k):
@@ -289,6 +294,8 @@ class ManiNegBatchSampler(StepBatchSampler):
             a = int(anchors[j])
             unit = idx.uid[a] if by_group else a
             dup = self.dedup != "none" and bool(used.buf[unit])
+            if not dup and self.dedup == "masked" and not idx.full_masks:
+                dup = not compatible(idx, np.array([unit], dtype=np.int64), used, 1)[0]
             if not dup:
                 pool = AnchorPool(idx, int(idx.uid[a]))
                 if pool.available.any():

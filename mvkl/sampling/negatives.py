@@ -29,7 +29,7 @@ import numpy.typing as npt
 from mvkl.sampling.distribution import fill_order
 from mvkl.sampling.index import ManifestIndex
 
-__all__ = ["AnchorPool", "GroupDraw", "UsedSet", "draw_group"]
+__all__ = ["AnchorPool", "GroupDraw", "UsedSet", "compatible", "draw_group"]
 
 
 class UsedSet:
@@ -42,6 +42,10 @@ class UsedSet:
     def add(self, units: npt.NDArray[np.int64]) -> None:
         self.buf[units] = True
         self._touched.append(np.asarray(units, dtype=np.int64))
+
+    def units(self) -> npt.NDArray[np.int64]:
+        """Every unit added since the last :meth:`clear`, in order."""
+        return np.concatenate(self._touched) if self._touched else np.zeros(0, dtype=np.int64)
 
     def clear(self) -> None:
         for t in self._touched:
@@ -124,8 +128,35 @@ class GroupDraw:
     n_fill: int  # negatives taken outside the target distribution (exhausted pool)
 
 
-def _draw_distances(cq: npt.NDArray[np.float64], m: int, rng: np.random.Generator) -> npt.NDArray[np.int64]:
-    last = int(np.flatnonzero(np.diff(cq, prepend=0.0) > 0)[-1])
+def compatible(index: ManifestIndex, cand: npt.NDArray[np.int64], used: UsedSet, need: int) -> npt.NDArray[np.bool_]:
+    """For ``"masked"`` de-dup: which candidate groups, taken in order, are at masked distance ≥ 1
+    from every group already in the batch and from the earlier accepted candidates (at most
+    ``need`` accepted; the rest are False)."""
+    keep = np.zeros(cand.size, dtype=bool)
+    if cand.size == 0 or need <= 0:
+        return keep
+    cv, cm = index.u_vec[cand], index.u_mask[cand]
+    batch = used.units()
+    ok = np.ones(cand.size, dtype=bool)
+    if batch.size:
+        bv, bm = index.u_vec[batch], index.u_mask[batch]
+        ok = (np.bitwise_count((cv[:, None] ^ bv[None, :]) & cm[:, None] & bm[None, :]) > 0).all(axis=1)
+    acc: list[int] = []
+    for i in np.flatnonzero(ok):
+        if acc:
+            a = np.asarray(acc)
+            if (np.bitwise_count((cv[a] ^ cv[i]) & cm[a] & cm[i]) == 0).any():
+                continue
+        keep[i] = True
+        acc.append(int(i))
+        if len(acc) == need:
+            break
+    return keep
+
+
+def _draw_distances(cq: npt.NDArray[np.float64], last: int, m: int, rng: np.random.Generator
+                    ) -> npt.NDArray[np.int64]:
+    """m distances from the cumulative distribution ``cq`` (``last``: largest distance with mass)."""
     ks = np.searchsorted(cq, rng.random(m) * cq[-1], side="right")
     return np.minimum(ks, last).astype(np.int64)
 
@@ -160,33 +191,38 @@ def draw_group(
     Args:
         q: ``(D + 1,)`` probabilities over distances (zero at 0 and where nothing is available).
         uniform: ``"instance"`` or ``"manifestation"`` choice within a distance.
-        dedup: ``"manifestation"`` (groups), ``"index"`` (rows, the released code) or ``"none"``.
+        dedup: ``"manifestation"`` (groups), ``"masked"`` (groups, and no two lumps at masked
+            distance 0), ``"index"`` (rows, the released code) or ``"none"``.
         used: the batch's used units (groups or rows, per ``dedup``), updated in place.
         refill: draw until the group is full (default) or stop after ``need`` draws (released code).
     """
     empty = np.zeros(0, dtype=np.int64)
     if need <= 0:
         return GroupDraw(empty, 0, 0)
-    by_group = dedup == "manifestation"
+    by_group = dedup in ("manifestation", "masked")
+    masked = dedup == "masked" and not pool.index.full_masks
     if used is None:
         used = UsedSet(pool.index.n_unique if by_group else pool.index.n)
     out: list[npt.NDArray[np.int64]] = []
     n_draws = 0
     if q.sum() > 0:
         cq = np.cumsum(q)
+        last = int(np.flatnonzero(q > 0)[-1])
         if dedup == "none":
-            ks = _draw_distances(cq, need, rng)
+            ks = _draw_distances(cq, last, need, rng)
             rows, _ = pool.pick(ks, rng, uniform)
             return GroupDraw(rows, need, 0)
         factor = 1.25
         for _round in range(16):
             m = int(np.ceil(need * factor)) + 2 if refill else need
-            ks = _draw_distances(cq, m, rng)
+            ks = _draw_distances(cq, last, m, rng)
             rows, uids = pool.pick(ks, rng, uniform)
             units = uids if by_group else rows
             _, first = np.unique(units, return_index=True)
             first.sort()
             fresh = first[~used.buf[units[first]]]
+            if masked:
+                fresh = fresh[compatible(pool.index, units[fresh], used, need)]
             take = fresh[:need]
             used.add(units[take])
             out.append(rows[take])
@@ -201,7 +237,7 @@ def draw_group(
             factor = min(1.25 / rate, 8.0)
         # Exact continuation over what is left of the target pool.
         taken = _successive_pool(pool, q, need, rng, uniform=uniform, by_group=by_group, used=used,
-                                 ks=np.flatnonzero(q > 0))
+                                 ks=np.flatnonzero(q > 0), masked=masked)
         out.append(taken)
         need -= taken.size
     n_fill = 0
@@ -212,7 +248,8 @@ def draw_group(
         for k in fill_order(avail, q, bounds):
             w = np.zeros_like(q)
             w[k] = 1.0
-            taken = _successive_pool(pool, w, need, rng, uniform=uniform, by_group=by_group, used=used, ks=[k])
+            taken = _successive_pool(pool, w, need, rng, uniform=uniform, by_group=by_group, used=used, ks=[k],
+                                     masked=masked)
             out.append(taken)
             need -= taken.size
             n_fill += taken.size
@@ -232,6 +269,7 @@ def _successive_pool(
     by_group: bool,
     used: UsedSet,
     ks: list[int] | npt.NDArray[np.int64],
+    masked: bool = False,
 ) -> npt.NDArray[np.int64]:
     """Successive sampling of unused units at distances ``ks`` with the weights a rejection draw
     gives them: q(k)·size/n_inst(k) per group (instance-uniform) or q(k)/n_uid(k)
@@ -248,8 +286,11 @@ def _successive_pool(
             w = q[d] * idx.sizes[uids] / pool.n_inst[d]
         else:
             w = q[d] / pool.n_uid[d]
-        sel = _successive(w, need, rng)
-        chosen = uids[sel]
+        if masked:  # full successive order, then skip the indistinguishable ones (= rejecting them)
+            order = uids[_successive(w, uids.size, rng)]
+            chosen = order[compatible(idx, order, used, need)]
+        else:
+            chosen = uids[_successive(w, need, rng)]
         used.add(chosen)
         return pool._member(chosen, rng)
     rows, owner = idx.expand(uids)
