@@ -1,0 +1,276 @@
+"""Report scrubbing for Chinese and English radiology reports (spec/dicom.md §1.5.6).
+
+``scrub_report(text, identifiers, lang)`` replaces every identifying span with a typed
+placeholder and returns the new text and the number of spans replaced. Placeholders (one scheme
+for both languages, ASCII so that any tokenizer keeps them whole):
+
+=============  ===========================================================================
+``[NAME]``     a header identifier without digits (person name and its parts, institution),
+               a labelled name (``Patient: Jane Doe``, ``姓名：张三``), a titled name
+               (``Dr. Smith`` -> ``Dr. [NAME]``), a surname before an honorific (``张女士``)
+``[ID]``       a header identifier with digits, an 18-digit resident ID number, a labelled ID
+               (``MRN: 12345678``, ``住院号：A123456``), 8+ digit runs, letter-prefixed IDs
+``[DATE]``     ``2023-01-05``, ``2023/1/5``, ``20230105``, ``05.01.2023``, ``1/5/23``,
+               ``2023年1月5日``, ``1月5日``, ``2023年``, ``Jan 5, 2023``, ``5 January 2023``
+``[TIME]``     ``10:30``, ``10:30:15 PM``, ``10 am``, ``14时30分``, ``下午3点``
+``[PHONE]``    CN mobile ``13812345678``, ``+86 ...``, landlines ``010-12345678``,
+               ``(555) 123-4567``, labelled numbers (``Tel:``, ``电话：``)
+``[EMAIL]``    e-mail addresses
+=============  ===========================================================================
+
+Labels are kept (``住院号：[ID]``), only the value is replaced. Clinical content is left alone:
+sizes (``1.5cm``, ``2.3×1.8 cm``), BI-RADS (``4A``, ``BI-RADS 5``), clock positions
+(``10点钟``, ``10 o'clock``), ages (``45岁``), percentages.
+
+Header identifiers (from :func:`mvkl.dicom.header.collect_identifiers`) match case-insensitively,
+on word boundaries for Latin text, with names also matched with spaces/commas instead of carets
+and in given-name-first order (``SMITH^JANE`` matches ``Jane Smith`` and ``SMITH, JANE``).
+Single name components that are common words (``PATIENT``, ``TEST``, ...) are not scrubbed on
+their own. When matches overlap, the higher-priority rule wins (header identifiers first), then
+the longer span.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+__all__ = ["PLACEHOLDERS", "scrub_report"]
+
+PLACEHOLDERS: dict[str, str] = {
+    "name": "[NAME]", "id": "[ID]", "date": "[DATE]", "time": "[TIME]", "phone": "[PHONE]", "email": "[EMAIL]",
+}
+
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff"
+_FULLWIDTH = str.maketrans({chr(0xFF10 + i): chr(0x30 + i) for i in range(10)}
+                           | {chr(0xFF21 + i): chr(0x41 + i) for i in range(26)}
+                           | {chr(0xFF41 + i): chr(0x61 + i) for i in range(26)}
+                           | {"／": "/", "－": "-", "．": ".", "＋": "+", "（": "(", "）": ")", "＠": "@"})
+
+# words that are never scrubbed as a lone name component or accepted as a labelled name
+_STOP_WORDS = frozenset([
+    "patient", "patients", "anonymous", "anon", "test", "unknown", "none", "nil", "na", "n/a", "breast",
+    "breasts", "left", "right", "bilateral", "mass", "female", "male", "woman", "man", "synthetic", "demo",
+    "phantom", "sample", "mr", "mrs", "ms", "dr", "md", "phd", "the", "and", "of", "no", "yes", "normal",
+    "benign", "malignant", "negative", "positive", "lesion", "finding", "findings", "impression", "history",
+    "clinical", "report", "exam", "examination", "study", "mammogram", "mammography", "screening", "diagnostic",
+    "birads", "bi-rads", "cc", "mlo", "view", "views", "density", "dense", "fatty", "患者", "未知", "匿名", "测试",
+    "女性", "男性", "女士", "先生", "不详", "无", "病人", "受检者", "本人", "家属",
+])
+
+# words that end a labelled/titled English name ("Patient: Jane Doe, MRN: ...")
+_NAME_END = _STOP_WORDS | frozenset([
+    "mrn", "id", "pid", "age", "sex", "gender", "dob", "date", "accession", "acc", "tel", "phone", "fax", "mobile",
+    "email", "address", "ward", "bed", "room", "hospital", "department", "dept", "referring", "physician",
+    "radiologist", "technologist", "signed", "reported", "reviewed", "dictated", "verified", "approved", "case",
+    "record", "reg", "exam", "examination", "study", "on", "at", "in", "for", "with", "was", "is", "has",
+])
+
+_MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+                "October", "November", "December")
+
+
+def _months() -> str:
+    forms: list[str] = []
+    for m in _MONTH_NAMES:
+        short = "Sept|Sep" if m == "September" else m[:3]
+        for f in (m, *short.split("|")):
+            forms.extend([f, f.upper()])
+    return "(?:" + "|".join(sorted(set(forms), key=len, reverse=True)) + ")"
+
+
+_MON = _months()
+_DAY = r"(?:0?[1-9]|[12]\d|3[01])"
+_MONTH = r"(?:0?[1-9]|1[0-2])"
+_YEAR = r"(?:19|20)\d{2}"
+_LATIN_NAME = r"[A-Z][A-Za-z'’\-]+"
+_EN_NAME = rf"{_LATIN_NAME}(?:[ \t]*[,^][ \t]*{_LATIN_NAME}|[ \t]+[A-Z]\.(?=[ \t])|[ \t]+{_LATIN_NAME}){{0,3}}"
+_ZH_NAME_STOP = r"(?=性\s*别|年\s*龄|科\s*室|床\s*号|住院|门诊|检查|ID|[^" + _CJK + r"·•]|$)"
+
+
+@dataclass(frozen=True)
+class _Rule:
+    kind: str
+    pattern: re.Pattern[str]
+    priority: int
+    langs: str  # "en", "zh" or "both"
+    check: Callable[[str], str | None] | None = None  # may trim the value, or reject it (None)
+
+
+def _trim_en_name(v: str) -> str | None:
+    words = re.split(r"([ \t]*[,^][ \t]*|[ \t]+)", v)
+    tokens = words[0::2]
+    if not tokens or tokens[0].strip(".").lower() in _STOP_WORDS:
+        return None
+    keep = 1
+    while keep < len(tokens) and tokens[keep].strip(".").lower() not in _NAME_END:
+        keep += 1
+    return "".join(words[: 2 * keep - 1])
+
+
+def _check_zh_name(v: str) -> str | None:
+    return None if v in _STOP_WORDS else v
+
+
+def _r(kind: str, pattern: str, priority: int, langs: str = "both", flags: int = 0,
+       check: Callable[[str], str | None] | None = None) -> _Rule:
+    return _Rule(kind, re.compile(pattern, flags), priority, langs, check)
+
+
+_EN_LABELS = (r"patient(?:'s)?\s+name|patient|name|referring\s+(?:physician|doctor)|physician|radiologist|"
+              r"report(?:ed|ing)\s+(?:by|physician|radiologist)|signed\s+by|dictated\s+by|read\s+by|reviewed\s+by|"
+              r"verified\s+by|approved\s+by|technologist|technician|doctor|attending|requested\s+by")
+_ZH_LABELS = ("患者姓名|病人姓名|受检者姓名|受检者|姓名|患者|病人|报告医师|报告医生|报告者|审核医师|审核医生|审核者|"
+              "诊断医师|诊断医生|检查医师|检查医生|申请医师|申请医生|送检医师|送检医生|主治医师|主治医生|临床医师|"
+              "临床医生|书写医师|签名|医师|医生|技师|操作者|记录者")
+_EN_ID_LABELS = (r"MRN|MR\s*(?:No|#)|Medical\s+Record\s+(?:No|Number|#)|Patient\s+ID|PID|ID|"
+                 r"Accession(?:\s*(?:No|Number|#))?|Acc\.?\s*(?:No|#)|Study\s+ID|Exam(?:ination)?\s+(?:No|Number|ID|#)|Hospital\s+(?:No|Number)|"
+                 r"Case\s+(?:No|Number)|Record\s+(?:No|Number)|Reg(?:istration)?\s*(?:No|Number)")
+_ZH_ID_LABELS = ("住院号|门诊号|病历号|病案号|检查号|影像号|登记号|就诊卡号|就诊号|卡号|床号|放射号|X线号|"
+                 "申请单号|医保号|身份证号码|身份证号|ID号|编号|档案号|流水号")
+_ID_VALUE = r"[A-Za-z]{0,4}[-_]?\d[A-Za-z0-9\-]*"
+
+_RULES: tuple[_Rule, ...] = (
+    _r("email", r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}", 1),
+    _r("id", rf"(?<![0-9A-Za-z])[1-9]\d{{5}}{_YEAR}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{{3}}[\dXx]"
+             r"(?![0-9A-Za-z])", 2),
+    _r("id", rf"(?i:\b(?:{_EN_ID_LABELS})\.?)\s*[:：#=]?\s*(?P<v>{_ID_VALUE})", 3),
+    _r("id", rf"(?:{_ZH_ID_LABELS})\s*[:：#]?\s*(?P<v>{_ID_VALUE})", 3),
+    _r("phone", r"(?i:(?:\btel|\bphone|\btelephone|\bmobile|\bcell|\bfax|电话|手机|联系电话|联系方式)\.?\s*[:：]?\s*)"
+                r"(?P<v>\+?\d[\d \t()\-]{5,}\d)", 3),
+    _r("date", rf"(?<![\d.]){_YEAR}\s*[-/.]\s*{_MONTH}\s*[-/.]\s*{_DAY}(?!\d)", 4),
+    _r("date", rf"(?<!\d){_YEAR}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?!\d)", 4),
+    _r("date", rf"(?<![\d./]){_DAY}[-/.]{_DAY}[-/.]{_YEAR}(?![\d.])", 4),
+    _r("date", r"(?<![\d./])\d{1,2}/\d{1,2}/\d{2}(?![\d/])", 4, "en"),
+    _r("date", rf"(?:{_YEAR}|(?<!\d)\d{{2}})\s*年\s*{_MONTH}\s*月(?:\s*{_DAY}\s*[日号])?", 4, "zh"),
+    _r("date", rf"(?<!\d){_MONTH}\s*月\s*{_DAY}\s*[日号]", 4, "zh"),
+    _r("date", rf"(?<!\d){_YEAR}\s*年(?!龄)", 4, "zh"),
+    _r("date", rf"\b{_MON}\.?\s+{_DAY}(?:st|nd|rd|th)?(?:\s*,\s*|\s+){_YEAR}\b", 4, "en"),
+    _r("date", rf"\b{_DAY}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MON}\.?,?\s+{_YEAR}\b", 4, "en"),
+    _r("date", rf"\b{_MON}\.?\s+{_DAY}(?:st|nd|rd|th)?\b", 5, "en"),
+    _r("date", rf"\b{_MON}\.?,?\s+{_YEAR}\b", 5, "en"),
+    _r("phone", r"(?<!\d)(?:(?:\+|00)86[ \t\-]?)?1[3-9]\d(?:[ \t\-]?\d{4}){2}(?!\d)", 5),
+    _r("phone", r"(?:\+|00)86[ \t\-]?\(?0?\d{2,3}\)?[ \t\-]?\d{7,8}(?!\d)", 5),
+    _r("phone", r"(?<![\d.])(?:\(0\d{2,3}\)|0\d{2,3})[ \t\-]?\d{7,8}(?!\d)", 5),
+    _r("phone", r"(?<![\d.])(?:\+?1[ \t.\-]?)?(?:\(\d{3}\)[ \t]?|\d{3}[ \t.\-])\d{3}[ \t.\-]\d{4}(?!\d)", 6, "en"),
+    _r("time", r"(?<![\d.:])(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?(?:\s*[AaPp]\.?[Mm]\.?)?(?![\d:])", 6),
+    _r("time", r"\b(?:1[0-2]|0?[1-9])\s*(?:a\.m\.|p\.m\.|am|pm|AM|PM)(?![A-Za-z])", 6, "en"),
+    _r("time", r"(?:(?:上午|下午|晚上|早上|凌晨|中午|傍晚)\s*)?(?:[01]?\d|2[0-3])\s*[时点]\s*[0-5]?\d\s*分"
+               r"(?:\s*[0-5]?\d\s*秒)?", 6, "zh"),
+    _r("time", r"(?:上午|下午|晚上|早上|凌晨|中午|傍晚)\s*(?:[01]?\d|2[0-3])\s*[时点](?:\s*[半整])?", 6, "zh"),
+    _r("name", rf"(?i:\b(?:{_EN_LABELS})\s*[:：])[ \t]*(?:(?:Mr|Mrs|Ms|Miss|Dr|Prof)\.?[ \t]+)?(?P<v>{_EN_NAME})", 7,
+       check=_trim_en_name),
+    _r("name", rf"(?:{_ZH_LABELS})\s*[:：]\s*(?P<v>[{_CJK}·•]{{2,5}}?){_ZH_NAME_STOP}", 7, "zh", check=_check_zh_name),
+    _r("name", rf"(?:{_ZH_LABELS})\s*[:：][ \t]*(?P<v>{_EN_NAME})", 7, "zh", check=_trim_en_name),
+    _r("name", rf"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Professor|Doctor)\.?[ \t]+(?P<v>{_EN_NAME})", 8, "en",
+       check=_trim_en_name),
+    _r("name", rf"(?<![该此这那本其患某位名各每一两男女老小大])(?P<v>[{_CJK}])(?:女士|先生|小姐|阿姨)", 8, "zh"),
+    _r("id", r"(?<![A-Za-z0-9])[A-Za-z]{1,4}[-_]?\d{6,}(?![A-Za-z0-9])", 9),
+    _r("id", r"(?<![\d.])\d{8,}(?![\d.])", 9),
+)
+
+
+def _is_cjk(s: str) -> bool:
+    return bool(re.search(f"[{_CJK}]", s))
+
+
+def _literal(s: str) -> str:
+    return r"\s+".join(re.escape(t) for t in s.split())
+
+
+def _bounded(body: str, raw: str) -> str:
+    start = r"(?<![A-Za-z0-9])" if re.match(r"[A-Za-z0-9]", raw) else ""
+    end = r"(?![A-Za-z0-9])" if re.search(r"[A-Za-z0-9]$", raw) else ""
+    return f"{start}(?:{body}){end}"
+
+
+def _identifier_patterns(identifiers: Iterable[str]) -> list[str]:
+    pats: list[tuple[int, str]] = []
+    for raw in identifiers:
+        s = str(raw).strip()
+        if len(s) < 2:
+            continue
+        if "^" not in s and "=" not in s and " " not in s and s.lower() in _STOP_WORDS:
+            continue
+        if s.isdigit() and len(s) < 3:
+            continue
+        variants = {s}
+        if "^" in s or "=" in s:
+            for group in s.split("="):
+                parts = [p.strip() for p in group.split("^") if p.strip()]
+                if not parts:
+                    continue
+                variants.add(" ".join(parts))
+                if len(parts) > 1:
+                    variants.add(" ".join(parts[1:] + parts[:1]))
+                    variants.add(parts[0] + ", " + " ".join(parts[1:]))
+        for v in variants:
+            tokens = [t for t in re.split(r"[\s\^,]+", v) if t]
+            if not tokens:
+                continue
+            sep = r"[\s\^,]*" if all(_is_cjk(t) for t in tokens) else r"[\s\^,]+"
+            body = sep.join(re.escape(t) for t in tokens) if len(tokens) > 1 else _literal(tokens[0])
+            pats.append((len(v), _bounded(body, v)))
+    pats.sort(key=lambda p: -p[0])
+    return [p for _, p in pats]
+
+
+def _spans(text: str, identifiers: Iterable[str], lang: str) -> list[tuple[int, int, str]]:
+    probe = text.translate(_FULLWIDTH)
+    found: list[tuple[int, int, int, int, str]] = []  # (priority, start, end, 0, kind)
+    id_pats = _identifier_patterns(identifiers)
+    for pat in id_pats:
+        for m in re.finditer(pat, probe, re.IGNORECASE):
+            kind = "id" if re.search(r"\d", m.group(0)) else "name"
+            found.append((0, m.start(), m.end(), 0, kind))
+    for rule in _RULES:
+        if lang != "auto" and rule.langs not in ("both", lang):
+            continue
+        for m in rule.pattern.finditer(probe):
+            if "v" in rule.pattern.groupindex:
+                start, end, value = m.start("v"), m.end("v"), m.group("v")
+            else:
+                start, end, value = m.start(), m.end(), m.group(0)
+            if rule.check is not None:
+                checked = rule.check(value)
+                if checked is None:
+                    continue
+                end = start + len(checked)
+            if end > start:
+                found.append((rule.priority, start, end, 0, rule.kind))
+    found.sort(key=lambda f: (f[0], -(f[2] - f[1]), f[1]))
+    taken: list[tuple[int, int, str]] = []
+    for _prio, start, end, _, kind in found:
+        if all(end <= s or start >= e for s, e, _ in taken):
+            taken.append((start, end, kind))
+    taken.sort()
+    return taken
+
+
+def scrub_report(text: str, identifiers: Iterable[str] = (), lang: str = "auto") -> tuple[str, int]:
+    """Replace identifying spans of a report by typed placeholders (module docstring).
+
+    Args:
+        text: the report (Chinese, English or mixed).
+        identifiers: identifying strings from the study's own headers
+            (:func:`mvkl.dicom.header.collect_identifiers`).
+        lang: ``"auto"`` (every rule), ``"en"`` or ``"zh"`` (that language's rules plus the
+            shared ones).
+
+    Returns:
+        (scrubbed text, number of spans replaced).
+    """
+    if lang not in ("auto", "en", "zh"):
+        raise ValueError(f"lang must be auto, en or zh, got {lang!r}")
+    if not text:
+        return text, 0
+    spans = _spans(text, list(identifiers), lang)
+    out: list[str] = []
+    pos = 0
+    for start, end, kind in spans:
+        out.append(text[pos:start])
+        out.append(PLACEHOLDERS[kind])
+        pos = end
+    out.append(text[pos:])
+    return "".join(out), len(spans)
