@@ -1,3 +1,50 @@
-"""Evaluation library (paper Sec. 5, method.md §7-§8): metrics, calibration, aggregation,
-retrieval, manifestation estimation and representation quality as pure functions. Plots live in
-:mod:`mvkl.evaluation.plots` (imports matplotlib; not imported here)."""
+"""Evaluation library (paper Sec. 5, method.md §7-§8) as tested pure functions.
+
+* :mod:`.metrics`: AUC, bootstrap CI, threshold metrics (``p >= t``), operating points;
+* :mod:`.aggregate`: mean ± std over seeded runs (ddof = 1), markdown tables, strict JSON;
+* :mod:`.calibration`: reliability diagrams and ECE (Fig. 7);
+* :mod:`.retrieval`: cosine top-k, recall@k, 1-NN report BI-RADS confusion (Fig. 4);
+* :mod:`.manifest_estimation`: radius-neighbour manifestation estimation (Table 8);
+* :mod:`.representation`: alignment/uniformity and circular densities (Fig. 8);
+* :mod:`.plots`: the figures (imports matplotlib, so it is not imported here).
+"""
+
+from mvkl.evaluation.aggregate import aggregate_runs, format_pm, jsonable, markdown_table, mean_std, pm_table
+from mvkl.evaluation.calibration import ece, reliability
+from mvkl.evaluation.manifest_estimation import estimate_manifestations, manifest_metrics, threshold_sweep
+from mvkl.evaluation.metrics import (
+    bootstrap_auc_ci,
+    roc_auc,
+    summarize_binary,
+    threshold_for_sensitivity,
+    threshold_metrics,
+    youden_threshold,
+)
+from mvkl.evaluation.representation import alignment, uniformity
+from mvkl.evaluation.retrieval import birads_confusion, cosine_topk, nearest_report_birads, recall_at_k
+
+__all__ = [
+    "aggregate_runs",
+    "alignment",
+    "birads_confusion",
+    "bootstrap_auc_ci",
+    "cosine_topk",
+    "ece",
+    "estimate_manifestations",
+    "format_pm",
+    "jsonable",
+    "manifest_metrics",
+    "markdown_table",
+    "mean_std",
+    "nearest_report_birads",
+    "pm_table",
+    "recall_at_k",
+    "reliability",
+    "roc_auc",
+    "summarize_binary",
+    "threshold_for_sensitivity",
+    "threshold_metrics",
+    "threshold_sweep",
+    "uniformity",
+    "youden_threshold",
+]

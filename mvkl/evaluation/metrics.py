@@ -22,7 +22,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from scipy.stats import rankdata
 
 from mvkl.errors import InputError
 
@@ -91,6 +90,8 @@ def auc_mann_whitney(y: Any, p: Any) -> float:
 
 def _auc_rows(pos: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """Row-wise rank AUC: ``pos`` (r, n) bool, ``scores`` (r, n). NaN for single-class rows."""
+    from scipy.stats import rankdata
+
     ranks = rankdata(scores, method="average", axis=1)
     n_pos = pos.sum(axis=1).astype(np.float64)
     n_neg = pos.shape[1] - n_pos
