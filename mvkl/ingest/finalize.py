@@ -1,0 +1,235 @@
+"""Finalize an ingest: journal + plan -> lump and image tables, quarantine, summary, store.
+
+Lumps are stored in unit order (the plan order); a lump whose every image was quarantined is
+quarantined ``no-images``; a lump keeps its good view when the other is bad (pointer -1). With
+``--append`` the existing store's lumps and images come first, unchanged, and the new batch is
+added after them; the result is written as a new complete store and renamed atomically over the
+old one (:func:`mvkl.ingest.writer.write_final`).
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from mvkl.errors import InputError, MvklError
+from mvkl.fsutil import atomic_write_json, display_path
+from mvkl.ingest.decode import age_bucket
+from mvkl.ingest.plan import Plan, QuarantineEntry
+from mvkl.ingest.records import VIEWS, AdapterResult
+from mvkl.ingest.summary import build_summary
+from mvkl.ingest.writer import WorkDir, write_final
+from mvkl.quarantine import Reason
+
+if TYPE_CHECKING:
+    from mvkl.ingest.pipeline import IngestOptions
+
+__all__ = ["Existing", "deid_profile", "finalize", "read_existing"]
+
+
+@dataclass
+class Existing:
+    """What ``--append`` needs from the store it extends."""
+
+    lumps: set[str]
+    splits: dict[str, int]
+    labels: dict[str, int]
+    attrs: dict[str, Any]
+    n_images: int
+    n_lumps: int
+    stat: tuple[int, int]
+
+
+def read_existing(out: Path, key_fp: str) -> Existing:
+    from mvkl.splits import patient_labels
+    from mvkl.store import Store
+
+    with Store(out) as st:
+        attrs = dict(st.info.attrs)
+        if str(attrs.get("key_fingerprint", "")) != key_fp:
+            raise InputError("--append: the store was written with another pseudonym key (key fingerprints "
+                             "differ); use the same --key-file, or the same patients would get new pseudonyms",
+                             file=display_path(out), code="key-mismatch")
+        L = st.lumps
+        lump_ids = {bytes(x).decode() for x in L["lump_id"]}
+        pats = [bytes(x).decode() for x in L["patient_id"]]
+        splits = {p: int(s) for p, s in zip(pats, L["split"], strict=True)}
+        labels = patient_labels(zip(pats, (int(x) for x in L["label"]), strict=True))
+        st_ = os.stat(out)
+        return Existing(lump_ids, splits, labels, attrs, st.n_images, st.n_lumps, (st_.st_size, st_.st_mtime_ns))
+
+
+def deid_profile(opts: IngestOptions, base: dict[str, Any]) -> dict[str, Any]:
+    """The DICOM side's profile (:data:`mvkl.dicom.DEID_PROFILE`) plus the ingest options applied."""
+    prof = dict(base)
+    prof["ingest"] = {
+        "allow_burned_in": opts.allow_burned_in,
+        "allow_for_processing": opts.allow_for_processing,
+        "tables": "only schema fields are read from tables; identifying columns (ids, names) serve only to "
+                  "scrub reports, other columns (remarks) are never read into the store",
+        "age": "5-year bucket from the table or PatientAge; 90 and over merged",
+        "batches": "ordinal labels (batch-1, ...); no folder or file name is stored",
+        "ids": "patient/exam/lump/image pseudonyms keyed by the data set name and the raw id",
+    }
+    return prof
+
+
+def finalize(plan: Plan, work: WorkDir, opts: IngestOptions, existing: Existing | None, result: AdapterResult,
+              size: int, dtype: str, key_fp: str, deid_base: dict[str, Any], fp: str) -> dict[str, Any]:
+    from mvkl.store import schema as SC
+    from mvkl.store.io import Store
+
+    base_img = existing.n_images if existing else 0
+    img_row: dict[int, int] = {}
+    img_meta: dict[int, dict[str, Any]] = {}
+    failed: dict[int, dict[str, Any]] = {}
+    lump_entry: dict[int, dict[str, Any]] = {}
+    order: list[int] = []
+    for entry in work.units:
+        for im in entry["images"]:
+            if im["ok"]:
+                img_row[im["i"]] = base_img + len(img_row)
+                img_meta[im["i"]] = im
+            else:
+                failed[im["i"]] = im
+        for le in entry["lumps"]:
+            lump_entry[le["l"]] = le
+            order.append(le["l"])
+    quarantined: list[QuarantineEntry] = list(plan.quarantined)
+    warnings: collections.Counter[str] = collections.Counter()
+    L: dict[str, list[Any]] = {k: [] for k in SC.LUMP_FIELDS}
+    kept: list[int] = []
+    spans_total = 0
+    for li in order:
+        pl = plan.lumps[li]
+        rec = pl.rec
+        ptr = {}
+        for view in VIEWS:
+            i = pl.image.get(view)
+            if i is None:
+                continue
+            if i in failed:
+                f = failed[i]
+                quarantined.append(QuarantineEntry(rec.row.table, rec.row.row, view, Reason(f["reason"]),
+                                                   f.get("detail", ""), plan.images[i].rel))
+                continue
+            ptr[view] = i
+            hv = img_meta[i]["view"]
+            if hv is not None and hv != view:
+                warnings["view in the DICOM header differs from the table's view group"] += 1
+        if not ptr:
+            quarantined.append(QuarantineEntry(rec.row.table, rec.row.row, None, Reason.NO_IMAGES,
+                                               "every image of the lump was quarantined"))
+            continue
+        kept.append(li)
+        head_lat = next((img_meta[i]["lat"] for i in ptr.values() if img_meta[i]["lat"]), None)
+        lat = rec.laterality or head_lat or "U"
+        if rec.laterality and head_lat and rec.laterality != head_lat:
+            warnings["laterality in the DICOM header differs from the table"] += 1
+        if rec.age is not None:
+            bucket = age_bucket(rec.age)
+        else:
+            bucket = next((img_meta[i]["age"] for i in ptr.values() if img_meta[i]["age"] >= 0), -1)
+        le = lump_entry[li]
+        spans_total += int(le["spans"])
+        L["lump_id"].append(pl.lump_id.encode())
+        L["patient_id"].append(pl.patient_id.encode())
+        L["exam_id"].append(pl.exam_id.encode())
+        L["cc"].append(img_row[ptr["CC"]] if "CC" in ptr else -1)
+        L["mlo"].append(img_row[ptr["MLO"]] if "MLO" in ptr else -1)
+        L["laterality"].append(SC.LATERALITY_CODES.index(lat))
+        L["label"].append(rec.label)
+        L["birads"].append(rec.birads.encode())
+        L["density"].append(rec.density)
+        L["age_bucket"].append(bucket)
+        L["report"].append(le["report"])
+        L["manifest"].append(rec.manifest * rec.known)
+        L["manifest_known"].append(rec.known)
+        L["split"].append(pl.split)
+        L["source"].append(pl.source)
+    # Images (only those kept lumps point at are guaranteed; every decoded image is kept).
+    owner_lat: dict[int, str] = {}
+    for li in kept:
+        for i in plan.lumps[li].image.values():
+            owner_lat.setdefault(i, plan.lumps[li].rec.laterality or "U")
+    IM: dict[str, list[Any]] = {k: [] for k in SC.IMAGE_FIELDS if k not in ("split", "label")}
+    for i in sorted(img_row, key=lambda k: img_row[k]):
+        m = img_meta[i]
+        im = plan.images[i]
+        IM["image_id"].append(im.image_id.encode())
+        IM["patient_id"].append(im.patient_id.encode())
+        IM["view"].append(SC.VIEW_CODES.index(m["view"] or im.view))
+        IM["laterality"].append(SC.LATERALITY_CODES.index(m["lat"] or owner_lat.get(i, "U")))
+        IM["flipped"].append(m["flipped"])
+        IM["pixel_spacing"].append([np.nan if x is None else x for x in m["spacing"]])
+        IM["source_shape"].append(m["shape"])
+        IM["crop_box"].append(m["crop"])
+        IM["scale"].append(m["scale"])
+    if len(img_row) != len({i for li in kept for i in plan.lumps[li].image.values() if i in img_row}):
+        raise MvklError("internal error: a decoded image is not referenced by any stored lump")
+    if not kept and not existing:
+        raise MvklError("every lump was quarantined; nothing to store (see the summary with --json)")
+    n_q = len(quarantined)
+    summary = build_summary(plan, result, quarantined, kept, L, len(img_row), spans_total, dict(warnings),
+                            existing.n_lumps if existing else 0, existing.n_images if existing else 0)
+    if opts.quarantine_report:
+        atomic_write_json(opts.quarantine_report, {
+            "note": "LOCAL FILE FOR THE DATA STEWARD: contains source-relative paths, which may contain "
+                    "patient identifiers. Do not share.",
+            "quarantined": [q.to_dict(with_path=True) for q in quarantined]})
+    if opts.strict and n_q:
+        raise MvklError(f"--strict: {n_q} item(s) quarantined ("
+                        + ", ".join(f"{k} {v}" for k, v in sorted(summary['quarantined_by_reason'].items()))
+                        + "); no store written. Rerun with --resume without --strict to accept them")
+    # Merge with the existing store.
+    sources = list(existing.attrs.get("sources") or []) if existing else []
+    for name, src in zip(plan.source_names, result.sources, strict=True):
+        sources.append({"name": name, "format": src.format, "dataset": src.dataset, "tables": src.tables,
+                        "manifest_mapping": src.manifest_mapping,
+                        "lumps": int(sum(1 for s in L["source"] if s == len(sources)))})
+    policy_entry = {"ratios": list(opts.ratios), "seed": opts.seed, **plan.split_info}
+    if existing:
+        sp = dict(existing.attrs.get("split_policy") or {})
+        sp.setdefault("history", []).append(policy_entry)
+    else:
+        sp = {"unit": "patient", "stratify": "patient label (malignant if any lump is, else benign if any, "
+                                             "else unknown)",
+              "method": "provided splits kept after a leakage check; other patients assigned by largest deficit "
+                        "in a seeded hash order; stable under --append", "ratios": list(opts.ratios),
+              "seed": opts.seed, "history": [policy_entry]}
+    attrs = {"deid": deid_profile(opts, deid_base), "sources": sources, "split_policy": sp,
+             "key_fingerprint": key_fp,
+             "extra": {"ingest": {"workers_independent": True, "view_groups": "group 0 = CC, group 1 = MLO; "
+                                  "first file of a group"}}}
+    lumps_arr = {k: (np.array(v, dtype=object) if k == "report" else np.asarray(v)) for k, v in L.items()}
+    for k in ("manifest", "manifest_known"):
+        lumps_arr[k] = np.asarray(L[k], dtype=np.uint8).reshape(-1, 35)
+    images_arr: dict[str, Any] = {k: np.asarray(v) for k, v in IM.items()}
+    images_arr["pixel_spacing"] = np.asarray(IM["pixel_spacing"], dtype=np.float32).reshape(-1, 2)
+    images_arr["source_shape"] = np.asarray(IM["source_shape"], dtype=np.int32).reshape(-1, 2)
+    images_arr["crop_box"] = np.asarray(IM["crop_box"], dtype=np.int32).reshape(-1, 4)
+    parts: list[Any] = []
+    with contextlib.ExitStack() as stack:
+        if existing:
+            st = stack.enter_context(Store(opts.out))
+            old_l, old_i = st.lumps, st.images_meta
+            for k in lumps_arr:
+                old = old_l[k]
+                lumps_arr[k] = (np.concatenate([old, lumps_arr[k]]) if len(lumps_arr[k]) else old)
+            for k in images_arr:
+                images_arr[k] = np.concatenate([old_i[k], images_arr[k]]) if len(images_arr[k]) else old_i[k]
+            parts.append(st.file["images/pixels"])
+        parts.append(work.pixels())
+        violations = write_final(Path(opts.out), work.path, lumps_arr, images_arr, parts, attrs, size, dtype)
+    if violations:
+        raise MvklError("the store breaks its contract (nothing written): " + "; ".join(violations))
+    atomic_write_json(work.path / "summary.json", summary)
+    work.remove()
+    summary["fingerprint"] = fp
+    return summary

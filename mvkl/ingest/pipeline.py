@@ -1,0 +1,263 @@
+"""`mvkl ingest`: validation -> plan -> parallel decode -> journal -> finalize (DESIGN.md data flow).
+
+1. **Validate** every table with the adapter (manifestations, labels, view ids, required
+   columns) before touching a pixel: any problem -> :class:`~mvkl.errors.ValidationFailed`
+   (exit 2) listing all of them.
+2. **Plan** (:mod:`.plan`): pseudonyms, image de-duplication, missing files, patient splits.
+3. **Decode** images in plan order with :func:`.decode.decode_image` in a process pool
+   (``spawn`` start method: safe with the progress thread, the same on every OS; ``workers=1``
+   decodes in-process). Results are consumed in plan order, so the store does not depend on the
+   number of workers.
+4. **Journal** each completed unit (:mod:`.writer`): pixels, image metadata, scrubbed reports.
+5. **Finalize**: lumps without any image are quarantined ``no-images``; the store (plus the
+   appended-to store's content) is written, checked and renamed atomically.
+
+De-identification (spec/dicom.md §1): the store holds only schema fields; identifiers become
+keyed pseudonyms; reports are scrubbed with the lump's header identifiers and the row's
+identifying cells; ages are 5-year buckets; batches are ordinal; the key never enters the store
+(only its fingerprint). Nothing printed or logged names a file, a patient or a date: quarantined
+items are located by table label, row and view.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mvkl.errors import InputError, MvklError, ValidationFailed
+from mvkl.fsutil import display_path
+from mvkl.ingest.decode import DEFAULT_DECODER, Decoded, DecodeFailure, DecodePool, age_bucket
+from mvkl.ingest.finalize import Existing, finalize, read_existing
+from mvkl.ingest.plan import Plan, build_plan
+from mvkl.ingest.records import AdapterResult
+from mvkl.ingest.writer import WorkDir, partial_dir
+from mvkl.quarantine import Reason
+from mvkl.splits import DEFAULT_RATIOS
+
+__all__ = ["IngestOptions", "default_key_file", "run_ingest"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IngestOptions:
+    """Options of :func:`run_ingest` (the ``mvkl ingest`` flags)."""
+
+    source: Path
+    out: Path
+    format: str | None = None
+    tables: list[Path] | None = None
+    dataset: str | None = None
+    image_size: int | None = None  # None: 256, or the appended-to store's
+    pixel_dtype: str | None = None  # None: uint8, or the appended-to store's
+    key_file: Path | None = None
+    ratios: tuple[float, float, float] = DEFAULT_RATIOS
+    seed: int = 0
+    resume: bool = False
+    append: bool = False
+    overwrite: bool = False
+    strict: bool = False
+    workers: int = 1
+    allow_burned_in: bool = False
+    allow_for_processing: bool = False
+    quarantine_report: Path | None = None
+    quiet: bool = False
+    decoder: str = DEFAULT_DECODER
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def default_key_file() -> Path:
+    """``$MVKL_KEY_FILE``, else ``~/.config/mvkl/pseudonym.key``."""
+    env = os.environ.get("MVKL_KEY_FILE")
+    return Path(env) if env else Path.home() / ".config" / "mvkl" / "pseudonym.key"
+
+
+def _policy(opts: IngestOptions, size: int, dtype: str) -> Any:
+    from mvkl.dicom import PixelPolicy
+
+    return PixelPolicy(image_size=size, pixel_dtype=dtype, allow_burned_in=opts.allow_burned_in,
+                       allow_for_processing=opts.allow_for_processing)
+
+
+def _fingerprint(pseudonym: Any, opts: IngestOptions, plan: Plan, size: int, dtype: str,
+                 existing: Existing | None, key_fp: str) -> str:
+    """A keyed hash of everything that determines the store content (inputs + options)."""
+    h = hashlib.sha256()
+
+    def add(obj: Any) -> None:
+        h.update(json.dumps(obj, ensure_ascii=False, sort_keys=True, default=str).encode())
+        h.update(b"\x1e")
+
+    add({"size": size, "dtype": dtype, "burned": opts.allow_burned_in, "proc": opts.allow_for_processing,
+         "ratios": list(opts.ratios), "seed": opts.seed, "key": key_fp, "decoder": opts.decoder,
+         "append": existing.stat if existing else None})
+    for im in plan.images:
+        add([im.image_id, im.view, im.size, im.mtime_ns])
+    for pl in plan.lumps:
+        r = pl.rec
+        add([pl.lump_id, pl.patient_id, pl.exam_id, pl.split, pl.source, sorted(pl.image.items()), r.laterality,
+             r.label, r.birads, r.density, r.age, r.report, r.manifest.tolist(), r.known.tolist(),
+             sorted(r.identifiers), r.row.table, r.row.row])
+    for q in plan.quarantined:
+        add(q.to_dict())
+    return str(pseudonym("plan", h.hexdigest()))
+
+
+def _stage_rate(n: int, t0: float) -> str:
+    dt = time.monotonic() - t0
+    return f"{n / dt:.1f} img/s" if dt > 0 and n else ""
+
+
+def run_ingest(opts: IngestOptions) -> dict[str, Any]:
+    """Run an ingest end to end and return the identifier-free summary document.
+
+    Raises:
+        ValidationFailed: invalid tables or split leakage (exit 2), before any pixel is read.
+        InputError: bad options, an existing output, a key mismatch on append (exit 2).
+        MvklError: ``--strict`` with quarantined items, or nothing left to store (exit 1).
+    """
+    from mvkl.datasets import detect_format, get_adapter
+    from mvkl.dicom import DEID_PROFILE, Pseudonymizer, key_fingerprint, load_or_create_key, scrub_report
+
+    t_start = time.monotonic()
+    out = Path(opts.out)
+    work_path = partial_dir(out)
+    if opts.resume and (work_path / "summary.json").is_file() and out.is_file():
+        # Killed after the final rename, before the work directory was removed: already complete.
+        doc = json.loads((work_path / "summary.json").read_text(encoding="utf-8"))
+        WorkDir(work_path, "", 0, "uint8", [], 0).remove()
+        log.info("the interrupted ingest had already completed; removed its work directory")
+        return doc
+    if opts.append and opts.overwrite:
+        raise InputError("--append and --overwrite exclude each other", code="usage")
+    if opts.append and not out.is_file():
+        raise InputError("--append: the store to extend does not exist", file=display_path(out), code="missing-file")
+    if out.exists() and not opts.append and not opts.overwrite:
+        raise InputError("the output store exists; pass --overwrite to replace it or --append to add a batch",
+                         file=display_path(out), code="exists")
+    if opts.workers < 1:
+        raise InputError("--workers must be at least 1", code="usage")
+
+    # 1. Tables -> records (no pixel touched).
+    adapter = get_adapter(opts.format) if opts.format else detect_format(Path(opts.source))
+    result: AdapterResult = adapter.read(Path(opts.source), opts.tables, opts.dataset)
+    if result.problems:
+        raise ValidationFailed(result.problems, f"{len(result.problems)} problem(s) in the tables; nothing "
+                                                "was ingested")
+    if not result.records:
+        raise InputError("the tables list no lump", file=Path(opts.source).name, code="empty")
+    for w in result.warnings:
+        log.warning(w)
+
+    # 2. Key, existing store, plan.
+    key_path = Path(opts.key_file) if opts.key_file else default_key_file()
+    key = load_or_create_key(key_path)
+    pseudo = Pseudonymizer(key)
+    key_fp = key_fingerprint(key)
+    existing = read_existing(out, key_fp) if opts.append else None
+    size = opts.image_size or (int(existing.attrs["image_size"]) if existing else 256)
+    dtype = opts.pixel_dtype or (str(existing.attrs["pixel_dtype"]) if existing else "uint8")
+    if existing and (size != int(existing.attrs["image_size"]) or dtype != str(existing.attrs["pixel_dtype"])):
+        raise InputError(f"--append: the store holds {existing.attrs['image_size']} px {existing.attrs['pixel_dtype']}"
+                         f" images; --image-size/--pixel-dtype must match", code="usage")
+    if dtype not in ("uint8", "uint16") or not 16 <= size <= 4096:
+        raise InputError("--image-size must be 16..4096 and --pixel-dtype uint8 or uint16", code="usage")
+    plan = build_plan(result, pseudo, ratios=opts.ratios, seed=opts.seed,
+                      existing_lumps=existing.lumps if existing else None,
+                      existing_splits=existing.splits if existing else None,
+                      existing_labels=existing.labels if existing else None,
+                      n_existing_sources=len(existing.attrs.get("sources") or []) if existing else 0)
+    fp = _fingerprint(pseudo, opts, plan, size, dtype, existing, key_fp)
+    if opts.overwrite and work_path.exists():
+        WorkDir(work_path, fp, size, dtype, [], 0).remove()
+    work = WorkDir.open(work_path, fp, size, dtype, resume=opts.resume)
+    try:
+        n_done_before = sum(len(plan.units[i].images) for i in range(len(work.units)))
+        if work.units:
+            log.info("resuming: %d of %d units already done", len(work.units), len(plan.units))
+        _decode_all(plan, work, opts, _policy(opts, size, dtype), scrub_report)
+        # 5. Finalize.
+        doc = finalize(plan, work, opts, existing, result, size, dtype, key_fp, DEID_PROFILE, fp)
+    except BaseException:
+        work.close()
+        raise
+    doc["resumed_images"] = n_done_before
+    doc["seconds"] = round(time.monotonic() - t_start, 3)
+    return doc
+
+
+def _decode_all(plan: Plan, work: WorkDir, opts: IngestOptions, policy: Any, scrub: Any) -> None:
+    from mvkl.log import progress
+
+    start_unit = len(work.units)
+    todo = [i for u in plan.units[start_unit:] for i in u.images]
+    done_before = len(plan.images) - len(todo)
+    pool = DecodePool(opts.workers if todo else 1, policy, opts.decoder)
+    window = max(2, opts.workers * 4)
+    it = iter(todo)
+
+    def fill() -> None:
+        while len(pool.pending) < window:
+            i = next(it, None)
+            if i is None:
+                return
+            pool.submit(i, str(plan.images[i].path))
+
+    t0 = time.monotonic()
+    n = 0
+    try:
+        with progress(quiet=opts.quiet) as prog:
+            task = prog.add_task("ingest", total=len(plan.images), completed=done_before, rate="")
+            for ui in range(start_unit, len(plan.units)):
+                unit = plan.units[ui]
+                results: dict[int, Decoded | DecodeFailure] = {}
+                for expect in unit.images:
+                    fill()
+                    i, res = pool.take()
+                    if i != expect:  # pragma: no cover - plan order is the submission order
+                        raise MvklError("internal error: decode results out of plan order")
+                    results[i] = res
+                    n += 1
+                    prog.update(task, advance=1, rate=_stage_rate(n, t0))
+                _commit_unit(plan, work, ui, results, scrub)
+    finally:
+        pool.close()
+
+
+def _commit_unit(plan: Plan, work: WorkDir, ui: int, results: dict[int, Decoded | DecodeFailure],
+                 scrub: Any) -> None:
+    unit = plan.units[ui]
+    images: list[dict[str, Any]] = []
+    pixels: list[np.ndarray] = []
+    for i in unit.images:
+        r = results[i]
+        if isinstance(r, DecodeFailure):
+            images.append({"i": i, "ok": False, "reason": Reason(r.reason).value, "detail": r.detail[:200]})
+            continue
+        spacing = [None if not np.isfinite(x) else float(x) for x in r.pixel_spacing]
+        images.append({"i": i, "ok": True, "view": r.view, "lat": r.laterality, "flipped": int(r.flipped),
+                       "spacing": spacing, "shape": list(r.source_shape), "crop": list(r.crop_box),
+                       "scale": float(r.scale), "age": age_bucket(r.age_years)})
+        pixels.append(r.pixels)
+    lumps: list[dict[str, Any]] = []
+    for li in unit.lumps:
+        pl = plan.lumps[li]
+        ids = list(pl.rec.identifiers)
+        for i in pl.image.values():
+            r = results[i]
+            if isinstance(r, Decoded):
+                ids += r.identifiers
+        ids = sorted({x for x in ids if x})
+        text, spans = scrub(pl.rec.report, ids, lang="auto") if pl.rec.report else ("", 0)
+        lumps.append({"l": li, "report": text, "spans": int(spans)})
+    work.commit({"u": ui, "images": images, "lumps": lumps}, pixels)
+
+
