@@ -1,16 +1,92 @@
-"""`mvkl ingest`: De-identify and downsample DICOM studies + tables into one HDF5 store."""
+"""`mvkl ingest`: de-identify and downsample DICOM studies + tables into one HDF5 store."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
-from mvkl.cli.stub import register_stub
+from mvkl.cli.common import JsonOpt, QuietOpt, command, emit, example
+
+
+def _default_workers() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
 
 
 def register(root: typer.Typer) -> None:
-    register_stub(
-        root,
+    """Add `mvkl ingest` to the root app."""
+
+    @root.command(
         "ingest",
-        "De-identify and downsample DICOM studies + tables into one HDF5 store.",
-        "mvkl ingest demo-data/ --format mvkl --out demo.h5",
+        epilog=example(
+            "mvkl ingest demo-data/ --format mvkl --out demo.h5",
+            "mvkl ingest demo-data/ --out demo.h5 --resume            # continue after a kill",
+            "mvkl ingest batch2/ --out demo.h5 --append --json          # add a batch",
+            "mvkl ingest lumps.csv --format csv --out public.h5 --dataset cbis --split 8:1:1",
+        ),
     )
+    @command
+    def ingest(
+        source: Annotated[Path, typer.Argument(help="Source folder (MVKL release layout) or manifest table (csv).")],
+        out: Annotated[Path, typer.Option("--out", "-o", help="The HDF5 store to write.")],
+        format: Annotated[str | None, typer.Option("--format", "-f",
+                                                   help="Source layout: mvkl or csv (default: detected).")] = None,
+        table: Annotated[list[Path] | None, typer.Option("--table", help="Table file(s) to read instead of "
+                                                         "discovering them (repeat the option).")] = None,
+        dataset: Annotated[str | None, typer.Option("--dataset", help="Pseudonym namespace of this data set "
+                                                    "(default: the format name). Give independent data sets "
+                                                    "different names; keep it for --append.")] = None,
+        image_size: Annotated[int | None, typer.Option("--image-size", help="Stored image side (default 256).")
+                              ] = None,
+        pixel_dtype: Annotated[str | None, typer.Option("--pixel-dtype", help="uint8 (default) or uint16.")] = None,
+        key_file: Annotated[Path | None, typer.Option("--key-file", help="Pseudonym key (default $MVKL_KEY_FILE or "
+                                                      "~/.config/mvkl/pseudonym.key; created 0600 if absent). "
+                                                      "Never stored.")] = None,
+        split: Annotated[str, typer.Option("--split", help="train:val:test patient ratios for patients without "
+                                           "a provided split.")] = "7:1:2",
+        seed: Annotated[int, typer.Option("--seed", help="Seed of the split assignment.")] = 0,
+        resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted ingest of the same plan.")
+                          ] = False,
+        append: Annotated[bool, typer.Option("--append", help="Add SOURCE as new batch(es) to the existing store.")
+                          ] = False,
+        overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing store and discard "
+                                                "interrupted work.")] = False,
+        strict: Annotated[bool, typer.Option("--strict", help="Exit 1 without writing the store if anything is "
+                                             "quarantined.")] = False,
+        workers: Annotated[int | None, typer.Option("--workers", "-j", help="Decoding processes (default "
+                                                    "min(4, cores)).")] = None,
+        allow_burned_in: Annotated[bool, typer.Option("--allow-burned-in", help="Keep images with "
+                                                      "BurnedInAnnotation YES (pixels are not cleaned).")] = False,
+        allow_for_processing: Annotated[bool, typer.Option("--allow-for-processing", help="Keep FOR PROCESSING "
+                                                           "(raw detector) images.")] = False,
+        quarantine_report: Annotated[Path | None, typer.Option("--quarantine-report", help="Write a LOCAL JSON "
+                                                               "listing quarantined items WITH source-relative "
+                                                               "paths (may contain patient IDs; do not share).")
+                                     ] = None,
+        json_out: JsonOpt = False,
+        quiet: QuietOpt = False,
+    ) -> None:
+        """De-identify and downsample DICOM studies + tables into one HDF5 store.
+
+        Tables are validated before any pixel is read (exit 2 listing every problem). Bad images
+        are quarantined with a reason and the rest goes on. Nothing exists at --out until the store
+        is complete; after a kill, --resume continues where it stopped.
+        """
+        from mvkl.fsutil import display_path
+        from mvkl.ingest.pipeline import IngestOptions, run_ingest
+        from mvkl.ingest.summary import render_summary
+        from mvkl.splits import parse_ratios
+
+        opts = IngestOptions(
+            source=source, out=out, format=format, tables=list(table) if table else None, dataset=dataset,
+            image_size=image_size, pixel_dtype=pixel_dtype, key_file=key_file, ratios=parse_ratios(split),
+            seed=seed, resume=resume, append=append, overwrite=overwrite, strict=strict,
+            workers=workers if workers is not None else _default_workers(), allow_burned_in=allow_burned_in,
+            allow_for_processing=allow_for_processing, quarantine_report=quarantine_report, quiet=quiet,
+            decoder=os.environ.get("MVKL_INGEST_DECODER", "mvkl.dicom:load_image"),
+        )
+        doc = run_ingest(opts)
+        doc["store"] = display_path(out)
+        emit(doc, json_out, lambda: render_summary(doc))

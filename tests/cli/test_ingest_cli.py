@@ -1,0 +1,145 @@
+"""`mvkl ingest` end to end on real DICOM files: quarantine, summary, strictness, workers, append."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from mvkl.store import Store, check_store
+from tests.ingest.dicomfiles import make_mvkl_source
+from tests.ingest.fixtures import key_file, mg_source, mg_store, run_ok, store_digest
+
+__all__ = ["key_file", "mg_source", "mg_store"]  # fixtures used here
+
+
+def test_end_to_end_quarantine_and_summary(mg_source: tuple[Path, dict[str, Any]], key_file: Path,
+                                           tmp_path: Path, run_cli: Callable[..., Any]) -> None:
+    src, expect = mg_source
+    out, qrep = tmp_path / "s.h5", tmp_path / "q.json"
+    res = run_ok(run_cli, "ingest", src, "--out", out, "--image-size", "64", "--key-file", key_file,
+                 "--workers", "1", "--json", "--quarantine-report", qrep)
+    doc = json.loads(res.stdout)
+    assert doc["ok"] and check_store(out) == []
+    got = {(q["table"].split("/")[1], q["row"], q["view"]): q["reason"] for q in doc["quarantined"]}
+    assert got == {(t, r, v): reason for (t, r, v), reason in expect["quarantine"].items()}
+    assert doc["lumps"]["ingested"] == expect["lumps_stored"]
+    assert doc["quarantined_by_reason"]["missing-file"] == 1
+    # The local report has source-relative paths; the summary none.
+    rep = json.loads(qrep.read_text())
+    assert all(not Path(e["source_path"]).is_absolute() for e in rep["quarantined"])
+    assert "source_path" not in json.dumps(doc) and str(src) not in res.stdout + res.stderr
+    with Store(out) as st:
+        assert st.n_lumps == expect["lumps_stored"]
+        L = st.lumps
+        n_img = st.n_images
+        assert n_img == 2 * expect["lumps_stored"] - 3  # 3 lumps kept one good view
+        # A lump with one bad view keeps the other (pointer -1).
+        assert int(((L["cc"] < 0) | (L["mlo"] < 0)).sum()) == 3
+        assert set(np.unique(L["split"])) == {0, 1, 2}  # the provided splits are kept
+        assert st.info.attrs["sources"][0]["name"] == "batch-1"
+        assert "20220901" not in json.dumps(st.info.attrs)
+        assert all(r and "\n" not in r for r in L["report"])
+        img = st.image(int(L["cc"][0]))
+        assert img.shape == (64, 64) and img.dtype == np.uint8 and img.max() > 0
+        # Chest wall on the left: the left half holds more tissue than the right.
+        assert img[:, :32].sum() > img[:, 32:].sum()
+
+
+def test_workers_do_not_change_the_store(mg_source: tuple[Path, dict[str, Any]], key_file: Path,
+                                         mg_store: tuple[Path, dict[str, Any]], tmp_path: Path,
+                                         run_cli: Callable[..., Any]) -> None:
+    out = tmp_path / "w2.h5"
+    run_ok(run_cli, "ingest", mg_source[0], "--out", out, "--image-size", "64", "--key-file", key_file,
+           "--workers", "2", "-q")
+    assert store_digest(out) == store_digest(mg_store[0])
+
+
+def test_strict_writes_nothing(mg_source: tuple[Path, dict[str, Any]], key_file: Path, tmp_path: Path,
+                               run_cli: Callable[..., Any]) -> None:
+    out = tmp_path / "strict.h5"
+    res = run_cli("ingest", mg_source[0], "--out", out, "--image-size", "64", "--key-file", key_file,
+                  "--workers", "1", "--strict", "-q")
+    assert res.exit_code == 1 and "--strict" in res.stderr
+    assert not out.exists()
+
+
+def test_invalid_tables_fail_before_pixels(tmp_path: Path, key_file: Path, run_cli: Callable[..., Any]) -> None:
+    src = tmp_path / "src"
+    make_mvkl_source(src, n_patients=4, hostile=False)
+    p = src / "annotation" / "train_20220901.xlsx"
+    df = pl.read_excel(p, infer_schema_length=0)
+    df = df.with_columns(pl.when(pl.int_range(pl.len()) == 1).then(pl.lit("未知")).otherwise(pl.col("label"))
+                         .alias("label"))
+    df = df.with_columns(pl.when(pl.int_range(pl.len()) == 0).then(pl.lit("")).otherwise(pl.col("view_id"))
+                         .alias("view_id"))
+    df.write_excel(p)
+    out = tmp_path / "bad.h5"
+    res = run_cli("ingest", src, "--out", out, "--key-file", key_file, "--json")
+    assert res.exit_code == 2
+    doc = json.loads(res.stdout)
+    probs = {(q["file"], q["row"], q["code"]) for q in doc["error"]["problems"]}
+    assert probs == {("batch-1/train", 2, "view-id"), ("batch-1/train", 3, "label")}
+    assert not out.exists() and not (tmp_path / "bad.h5.partial").exists()
+    assert "未知" not in res.stdout + res.stderr and "P0901" not in res.stdout + res.stderr
+
+
+def test_existing_output_needs_overwrite(mg_store: tuple[Path, dict[str, Any]], mg_source: tuple[Path, Any],
+                                         key_file: Path, tmp_path: Path, run_cli: Callable[..., Any]) -> None:
+    out = tmp_path / "o.h5"
+    shutil.copy(mg_store[0], out)
+    before = store_digest(out)
+    res = run_cli("ingest", mg_source[0], "--out", out, "--key-file", key_file, "--image-size", "64", "-q")
+    assert res.exit_code == 2 and "--overwrite" in res.stderr
+    assert store_digest(out) == before
+    run_ok(run_cli, "ingest", mg_source[0], "--out", out, "--key-file", key_file, "--image-size", "64",
+           "--workers", "1", "--overwrite", "-q")
+    assert store_digest(out) == before  # same inputs, same key: the same store
+
+
+def test_append_a_batch(mg_store: tuple[Path, dict[str, Any]], mg_source: tuple[Path, Any], key_file: Path,
+                        tmp_path: Path, run_cli: Callable[..., Any]) -> None:
+    out = tmp_path / "a.h5"
+    shutil.copy(mg_store[0], out)
+    with Store(out) as st:
+        old_l = {k: v.copy() for k, v in st.lumps.items()}
+        old_px = st.file["images/pixels"][()]
+    # Batch 2: new patients, plus patient 0 of batch 1 again (same folder name prefix) under a
+    # new study with no provided split in effect (all new rows are in train tables).
+    src2 = tmp_path / "src2"
+    make_mvkl_source(src2, n_patients=6, batch="20221123", seed=1, hostile=False,
+                     stages=("train", "train", "valid", "test"), prefix="Q")
+    # Reuse batch 1's table rows -> duplicates of lumps already in the store.
+    shutil.copytree(mg_source[0] / "20220901", src2 / "20220901")
+    shutil.copy(mg_source[0] / "annotation" / "train_20220901.xlsx", src2 / "annotation" / "train_20220901.xlsx")
+    res = run_ok(run_cli, "ingest", src2, "--out", out, "--append", "--key-file", key_file, "--workers", "1",
+                 "--json", "-q")
+    doc = json.loads(res.stdout)
+    assert check_store(out) == []
+    dup = [q for q in doc["quarantined"] if q["reason"] == "duplicate"]
+    expect = mg_source[1]
+    not_stored = sum(1 for (t, _, v), r in expect["quarantine"].items() if t == "train" and r == "no-images")
+    assert len(dup) == expect["rows"]["train"] - not_stored  # rows of batch 1 already in the store
+    assert doc["lumps"]["ingested"] == 6 and doc["batches"] == ["batch-2", "batch-3"]
+    with Store(out) as st:
+        n_old = len(old_l["label"])
+        for k, v in old_l.items():  # old content unchanged, first
+            assert np.array_equal(st.lumps[k][:n_old], v), k
+        assert np.array_equal(st.file["images/pixels"][: len(old_px)], old_px)
+        assert st.n_lumps == n_old + 6
+        assert [s["name"] for s in st.info.attrs["sources"]] == ["batch-1", "batch-2", "batch-3"]
+        assert set(st.lumps["source"][n_old:].tolist()) == {2}
+        assert len(st.info.attrs["split_policy"]["history"]) == 2
+    # Another key: refused.
+    res = run_cli("ingest", src2, "--out", out, "--append", "--key-file", tmp_path / "other.key", "-q")
+    assert res.exit_code == 2 and "key" in res.stderr
+
+
+def test_help_has_an_example(run_cli: Callable[..., Any]) -> None:
+    res = run_cli("ingest", "--help")
+    assert res.exit_code == 0 and "mvkl ingest" in res.stdout and "--resume" in res.stdout
