@@ -173,14 +173,14 @@ def bootstrap_auc_ci(
     return (float(lo), float(hi))
 
 
-def threshold_metrics(y: Any, p: Any, threshold: float) -> dict[str, float]:
+def threshold_metrics(y: Any, p: Any, threshold: float) -> dict[str, float | int]:
     """Confusion-matrix metrics with the rule *malignant when* ``p >= threshold`` (B39).
 
     Returns:
         ``accuracy, sensitivity (recall, TPR), specificity (TNR), f1, ppv (precision), npv,
         tp, fp, tn, fn, threshold``. Ratios with a zero denominator are NaN; F1 is
         ``2tp / (2tp + fp + fn)`` (NaN only when there are neither positives nor predicted
-        positives). Counts are returned as floats for uniform JSON.
+        positives). Counts are ints.
     """
     y_arr, p_arr = check_binary(y, p)
     if not math.isfinite(float(threshold)):
@@ -199,10 +199,10 @@ def threshold_metrics(y: Any, p: Any, threshold: float) -> dict[str, float]:
         "f1": _ratio(2 * tp, 2 * tp + fp + fn),
         "ppv": _ratio(tp, tp + fp),
         "npv": _ratio(tn, tn + fn),
-        "tp": float(tp),
-        "fp": float(fp),
-        "tn": float(tn),
-        "fn": float(fn),
+        "tp": tp,
+        "fp": fp,
+        "tn": tn,
+        "fn": fn,
     }
 
 

@@ -80,8 +80,8 @@ _ZH_BLOCK = re.compile(r"病理|组织|核级|分化|密度|腺体|构成|致密
 
 # --- after an anchor -----------------------------------------------------------------------------
 _FILLER = re.compile(
-    r"(?:\s|[:=\-,.'\"*#(\[®]|\(r\)|categor(?:y|ies)|cat\b|class(?:ification)?|final|assessment|"
-    r"score|is|of|分类|分级|类别|评估|评价|结果|级别|为|是|属|考虑|约){0,10}"
+    r"(?:\s|[:=\-,.'\"*#()\[\]®]|categor(?:y|ies)|cat\b|class(?:ification)?|final|assessment|"
+    r"score|is|of|us\b|mg\b|mri\b|分类|分级|类别|评估|评价|结果|级别|为|是|属|考虑|约){0,10}"
 )
 _NOT_A_NUMBER = r"(?!\d)(?!\.\d)(?!\s*(?:cm|mm|%|点|o'?clock|:\d))"
 _TOKEN = re.compile(

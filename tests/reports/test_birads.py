@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mvkl.reports.birads import (
     CATEGORIES,
@@ -35,6 +37,8 @@ CASES: list[tuple[str, str | None]] = [
     ),
     ("Final assessment: category 5", "5"),
     ("BI-RADS 6 (biopsy-proven malignancy)", "6"),
+    ("BIRADS cat. 3", "3"),
+    ("BI-RADS-US 4a", "4A"),
     # --- Roman numerals and full-width characters
     ("BI-RADS Ⅳ类", "4"),
     ("BI-RADS IV", "4"),
@@ -55,6 +59,8 @@ CASES: list[tuple[str, str | None]] = [
     ("印象：左乳内下象限结节，BI-RADS 3类，建议6个月后复查。", "3"),
     ("双乳腺体型（ACR c型），右乳BI-RADS 5类", "5"),
     ("BI-RADS：0类，建议结合超声检查", "0"),
+    ("乳腺影像报告和数据系统（BI-RADS）4A类", "4A"),
+    ("BI-RADS分级为4c级", "4C"),
     ("BI-RADS 6类（已病理证实）", "6"),
     ("乳腺X线：右乳4点钟方向肿块约1.5×1.2cm，BI-RADS 4a", "4A"),
     ("BI-RADS:5类;ACR分型:b型", "5"),
@@ -112,6 +118,19 @@ def test_table_is_large_and_bilingual() -> None:
     zh = [t for t, _ in CASES if any("\u4e00" <= ch <= "\u9fff" for ch in t)]
     assert len(CASES) >= 40 and len(zh) >= 15 and len(CASES) - len(zh) >= 15
     assert {e for _, e in CASES} >= set(CATEGORIES) | {None}
+
+
+@given(st.text(max_size=200))
+@settings(max_examples=300, deadline=None)
+def test_never_crashes(text: str) -> None:
+    assert parse_birads(text) in (*CATEGORIES, None)
+
+
+@given(st.integers(0, 6), st.integers(0, 9), st.sampled_from(["cm", "mm", " cm", "%", "点钟", " o'clock", ":30"]))
+@settings(max_examples=100, deadline=None)
+def test_numbers_with_units_are_never_categories(d: int, k: int, unit: str) -> None:
+    for text in (f"大小约{d}.{k}{unit}", f"BI-RADS {d}.{k}{unit}", f"评估：{d}{unit}", f"mass {d}{unit}"):
+        assert parse_birads(text) is None, text
 
 
 def test_none_input() -> None:
