@@ -178,6 +178,7 @@ def _extend(s: str, cat: str, end: int) -> tuple[str, int, list[tuple[str, int, 
 def _blocked(s: str, start: int) -> bool:
     """True when the few characters before an unanchored Chinese mention name another grading."""
     window = s[max(0, start - 6) : start]
+    window = re.split(r"[,。;\n]", window)[-1]  # only the current clause: "致密型,右乳4a类" is BI-RADS
     return bool(_ZH_BLOCK.search(window))
 
 

@@ -71,6 +71,7 @@ CASES: list[tuple[str, str | None]] = [
     ("分类为4B类", "4B"),
     ("评价为3类", "3"),
     ("右乳肿块，4A类", "4A"),
+    ("腺体为不均匀致密型，右乳外上象限肿块，4A类", "4A"),
     # --- several categories: the most suspicious current one
     ("left breast BI-RADS 2, right breast BI-RADS 4A", "4A"),
     ("Left: BI-RADS 1. Right: BI-RADS 5.", "5"),
