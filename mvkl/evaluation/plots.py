@@ -342,7 +342,7 @@ def _planar(ax: Any, pts: np.ndarray, title: str, color: str) -> None:
     ax.plot(np.cos(circle), np.sin(circle), color="white" if kde is not None else "0.6", lw=0.6, alpha=0.7)
     ax.set(xlim=(-1.25, 1.25), ylim=(-1.25, 1.25), xticks=[-1, 0, 1], yticks=[-1, 0, 1])
     ax.set_aspect("equal")
-    ax.set_title(f"{title} (n = {len(pts)})", fontsize=10)
+    ax.set_title(f"{title} (n={len(pts)})", fontsize=10)
 
 
 def _angular(ax: Any, theta: np.ndarray, title: str, color: str, kappa: float) -> None:
@@ -398,8 +398,8 @@ def _au_block(sub: Any, name: str, spec: Mapping[str, Any], kappa: float, bins: 
     txt.text(0.02, 0.5, "\n".join([name, *lines, f"n = {len(emb)}"]), fontsize=10, va="center", family="monospace")
     theta = R.angles(emb)
     for j, (gname, mask, color) in enumerate(groups, start=1):
-        _planar(axes[0, j], emb[mask], f"{gname}: feature distribution", color)
-        _angular(axes[1, j], theta[mask], f"{gname}: angular distribution", color, kappa)
+        _planar(axes[0, j], emb[mask], f"{gname}: features", color)
+        _angular(axes[1, j], theta[mask], f"{gname}: angular density", color, kappa)
     top = max(axes[1, j].get_ylim()[1] for j in range(1, len(groups) + 1))
     for j in range(1, len(groups) + 1):  # one density scale per model, so groups compare
         axes[1, j].set_ylim(0, top)
