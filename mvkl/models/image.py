@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -112,7 +113,9 @@ def extract_trunk_state_dict(obj: Mapping[str, Any], expected: set[str]) -> dict
         # Keys of other modules (e.g. "text_encoder.*") are not the trunk's business; keep only the
         # ones that look like ResNet parameters so that real mismatches are still reported.
         roots = {k.split(".", 1)[0] for k in expected} | {"fc"}
-        out = {k: v for k, v in out.items() if k.split(".", 1)[0] in roots}
+        out = {
+            k: v for k, v in out.items() if k.split(".", 1)[0] in roots or re.fullmatch(r"layer\d+", k.split(".", 1)[0])
+        }
     return {k: v for k, v in out.items() if not k.startswith("fc.")}
 
 

@@ -5,7 +5,7 @@ the **pooler output** tanh(dense(h_[CLS])), 768-d for BERT-base. §2.4 / B38: to
 padding (pad to the longest report of the batch, truncate at 512), never to a fixed 512.
 
 Nothing here reaches the network: models and tokenizers load with ``local_files_only=True``. Tests
-and demos use :func:`build_tiny_bert`, which trains a WordPiece vocabulary on the training reports
+and demos use :func:`build_tiny_bert`, which builds a WordPiece vocabulary from the training reports
 and saves a small, randomly initialised BERT that reloads through ``AutoModel``/``AutoTokenizer``.
 """
 
@@ -130,23 +130,60 @@ class TextEncoder(nn.Module):
         self.tokenizer.save_pretrained(str(out_dir))
 
 
-def _train_wordpiece(texts: Iterable[str], vocab_size: int) -> Any:
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+_SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
-    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+def _bert_pipeline() -> Any:
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers
+
     tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
     # BERT normalisation: Chinese characters are split one per token, like bert-base-chinese.
     tok.normalizer = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True,
                                                 strip_accents=None, lowercase=True)
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, min_frequency=1, special_tokens=specials,
-                                        show_progress=False)
-    tok.train_from_iterator(list(texts), trainer)
+    tok.decoder = decoders.WordPiece()
+    return tok
+
+
+def _wordpiece_vocab(texts: Sequence[str], vocab_size: int) -> dict[str, int]:
+    """A deterministic WordPiece vocabulary: specials, every character (word-initial and ``##``
+    continuation, most frequent first if they do not all fit), then whole words by frequency.
+
+    Ties are broken by the string, so the same texts always give the same vocabulary. (The
+    ``tokenizers`` WordPiece trainer breaks ties in hash-map order and is not reproducible.)
+    """
+    from collections import Counter
+
+    pipe = _bert_pipeline()
+    words: Counter[str] = Counter()
+    for text in texts:
+        words.update(w for w, _ in pipe.pre_tokenizer.pre_tokenize_str(pipe.normalizer.normalize_str(text)))
+    pieces: Counter[str] = Counter()
+    for w, c in words.items():
+        pieces[w[0]] += c
+        for ch in w[1:]:
+            pieces["##" + ch] += c
+    by_count = sorted(pieces.items(), key=lambda kv: (-kv[1], kv[0]))
+    whole = sorted(((w, c) for w, c in words.items() if len(w) > 1), key=lambda kv: (-kv[1], kv[0]))
+    vocab: dict[str, int] = {t: i for i, t in enumerate(_SPECIALS)}
+    for token, _ in [*by_count, *whole]:
+        if len(vocab) >= vocab_size:
+            break
+        vocab.setdefault(token, len(vocab))
+    return vocab
+
+
+def _train_wordpiece(texts: Sequence[str], vocab_size: int) -> Any:
+    from tokenizers import models, processors
+
+    tok = _bert_pipeline()
+    tok.model = models.WordPiece(_wordpiece_vocab(texts, max(vocab_size, len(_SPECIALS) + 1)), unk_token="[UNK]")
     cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     tok.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
-        special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)])
-    tok.decoder = decoders.WordPiece()
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)],
+    )
     return tok
 
 
@@ -155,9 +192,10 @@ def build_tiny_bert(texts: Iterable[str], out_dir: str | os.PathLike[str], *, vo
                     max_position: int = MAX_TEXT_LENGTH, seed: int = 0) -> Path:
     """Build a small BERT + WordPiece tokenizer from ``texts`` (the training reports) into ``out_dir``.
 
-    The tokenizer is trained with the ``tokenizers`` library (BertNormalizer with
+    The tokenizer is a ``tokenizers`` WordPiece pipeline (BertNormalizer with
     ``handle_chinese_chars=True``, BertPreTokenizer, specials [PAD] [UNK] [CLS] [SEP] [MASK], BERT
-    post-processor) and saved as ``BertTokenizerFast``; the model is ``BertModel(BertConfig(...))``
+    post-processor) whose vocabulary (at most ``vocab_size``) is built deterministically from the
+    texts (:func:`_wordpiece_vocab`), saved as ``BertTokenizerFast``; the model is ``BertModel(BertConfig(...))``
     initialised under ``seed`` (the global RNG is left untouched). The directory is written
     atomically (built next to ``out_dir``, then renamed), verified to reload offline with
     ``AutoModel``/``AutoTokenizer``, and is deterministic for a seed. Returns ``out_dir``.
