@@ -24,7 +24,7 @@ import numpy.typing as npt
 
 from mvkl.manifest.schema import DIM
 
-__all__ = ["fill_order", "renormalise", "snap", "snap_targets", "truncated_gaussian"]
+__all__ = ["fill_order", "log_truncated_gaussian", "renormalise", "snap", "snap_targets", "truncated_gaussian"]
 
 #: Largest possible Hamming distance between two manifestation vectors.
 MAX_DISTANCE = DIM
@@ -49,14 +49,39 @@ def _log_bin_mass(zl: npt.NDArray[np.float64], zr: npt.NDArray[np.float64]) -> n
 
 
 @lru_cache(maxsize=4096)
-def _truncated_gaussian(mu: float, sigma: float, lo: float, hi: float, max_distance: int) -> npt.NDArray[np.float64]:
+def _log_truncated_gaussian(
+    mu: float, sigma: float, lo: float, hi: float, max_distance: int
+) -> npt.NDArray[np.float64]:
     k = np.arange(max_distance + 1, dtype=np.float64)
     left = (np.clip(k - 0.5, lo, hi) - mu) / sigma
     right = (np.clip(k + 0.5, lo, hi) - mu) / sigma
     logp = _log_bin_mass(left, right)
     if not np.isfinite(logp).any():
         raise ValueError(f"the interval [{lo}, {hi}] covers no distance in 0..{max_distance}")
-    p = np.exp(logp - logp.max())
+    logp = logp - (logp.max() + np.log(np.exp(logp - logp.max()).sum()))
+    logp.setflags(write=False)
+    return logp
+
+
+def _check(sigma: float, lo: float, hi: float) -> None:
+    if not sigma > 0:
+        raise ValueError(f"sigma must be > 0, got {sigma}")
+    if not lo < hi:
+        raise ValueError(f"empty truncation interval [{lo}, {hi}]")
+
+
+def log_truncated_gaussian(
+    mu: float, sigma: float, interval: tuple[float, float], max_distance: int = MAX_DISTANCE
+) -> npt.NDArray[np.float64]:
+    """log p(k) of :func:`truncated_gaussian` (−inf outside the interval); exact far in the tails."""
+    lo, hi = float(interval[0]), float(interval[1])
+    _check(sigma, lo, hi)
+    return _log_truncated_gaussian(float(mu), float(sigma), lo, hi, int(max_distance))
+
+
+@lru_cache(maxsize=4096)
+def _truncated_gaussian(mu: float, sigma: float, lo: float, hi: float, max_distance: int) -> npt.NDArray[np.float64]:
+    p = np.exp(_log_truncated_gaussian(mu, sigma, lo, hi, max_distance))
     p = p / p.sum()
     p.setflags(write=False)
     return p
@@ -71,42 +96,23 @@ def truncated_gaussian(
     Example: at μ = 0, σ = 3, interval (0.5, 18.499): p(1) ≈ 0.289, p(2) ≈ 0.245 (spec §5.3).
     """
     lo, hi = float(interval[0]), float(interval[1])
-    if not sigma > 0:
-        raise ValueError(f"sigma must be > 0, got {sigma}")
-    if not lo < hi:
-        raise ValueError(f"empty truncation interval [{lo}, {hi}]")
+    _check(sigma, lo, hi)
     return _truncated_gaussian(float(mu), float(sigma), lo, hi, int(max_distance))
 
 
-def renormalise(p: npt.NDArray[np.float64], available: npt.NDArray[np.bool_], mu: float) -> npt.NDArray[np.float64]:
+def renormalise(logp: npt.NDArray[np.float64], available: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
     """q(k) ∝ p(k) over the distances this anchor has (``available[k]``), mvkl's default (B11).
 
-    When every available distance inside the support has underflowed to zero mass (a tiny σ far
-    from μ), the mass goes to the available support distance(s) nearest to μ, the limit of the
-    renormalised Gaussian as σ → 0. Returns all zeros when no support distance is available.
+    Takes log p (:func:`log_truncated_gaussian`) so that q stays exact when every available
+    distance lies far in a tail (a small σ far from μ): the mass then goes to the available
+    distance nearest to μ, the σ → 0 limit. All zeros when no distance of the interval is available.
     """
-    support = p > 0
-    q = np.where(available, p, 0.0)
-    s = q.sum()
-    if s > 0:
-        return q / s
-    # Underflow: nearest available distance(s) to mu among those the interval covers.
-    k = np.arange(p.size)
-    cover = available & _covered(p.size, support)
-    if not cover.any():
-        return np.zeros_like(p)
-    gap = np.abs(k - mu)
-    best = cover & (gap == gap[cover].min())
-    return best / best.sum()
-
-
-def _covered(n: int, support: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
-    """Distances between the first and last support distance (the truncation interval)."""
-    idx = np.flatnonzero(support)
-    out = np.zeros(n, dtype=bool)
-    if idx.size:
-        out[idx[0] : idx[-1] + 1] = True
-    return out
+    lq = np.where(available, logp, -np.inf)
+    top = lq.max()
+    if not np.isfinite(top):
+        return np.zeros(logp.shape)
+    q = np.exp(lq - top)
+    return q / q.sum()
 
 
 def snap_targets(available: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:

@@ -48,7 +48,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mvkl.sampling.base import TAG_ANCHORS, TAG_NEGATIVES, StepBatchSampler
-from mvkl.sampling.distribution import renormalise, snap, truncated_gaussian
+from mvkl.sampling.distribution import log_truncated_gaussian, renormalise, snap, truncated_gaussian
 from mvkl.sampling.index import ManifestIndex
 from mvkl.sampling.negatives import AnchorPool, UsedSet, compatible, draw_group
 from mvkl.sampling.schedule import LinearMuSchedule, MuSchedule, as_schedule, describe_schedule
@@ -57,8 +57,14 @@ __all__ = ["PRESETS", "Batch", "ManiNegBatchSampler"]
 
 log = logging.getLogger(__name__)
 
-_DEDUP = {True: "manifestation", False: "none", "manifestation": "manifestation", "masked": "masked",
-          "index": "index", "none": "none"}
+_DEDUP = {
+    True: "manifestation",
+    False: "none",
+    "manifestation": "manifestation",
+    "masked": "masked",
+    "index": "index",
+    "none": "none",
+}
 
 #: Named option sets. ``paper``: the defaults. ``compat``: the released code's distance rules
 #: (snapping, manifestation-uniform choice, truncation [0.5, 18.499]). ``code-compat``: also its
@@ -66,9 +72,15 @@ _DEDUP = {True: "manifestation", False: "none", "manifestation": "manifestation"
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": {"snap": False, "uniform": "instance", "interval": None},
     "compat": {"snap": True, "uniform": "manifestation", "interval": (0.5, 18.499)},
-    "code-compat": {"snap": True, "uniform": "manifestation", "interval": (0.5, 18.499), "dedup": "index",
-                    "refill": False, "batches_per_epoch": 100,
-                    "mu_schedule": LinearMuSchedule(11.0, 0.0, 3, unit="epoch")},
+    "code-compat": {
+        "snap": True,
+        "uniform": "manifestation",
+        "interval": (0.5, 18.499),
+        "dedup": "index",
+        "refill": False,
+        "batches_per_epoch": 100,
+        "mu_schedule": LinearMuSchedule(11.0, 0.0, 3, unit="epoch"),
+    },
 }
 
 
@@ -164,8 +176,9 @@ class ManiNegBatchSampler(StepBatchSampler):
         self.index = manifests if isinstance(manifests, ManifestIndex) else ManifestIndex(manifests, known)
         n = self.index.n
         bpe = n // int(batch_size) if batches_per_epoch is None else batches_per_epoch
-        super().__init__(n, batch_size, seed=seed, rank=rank, world_size=world_size, indices=indices,
-                         batches_per_epoch=bpe)
+        super().__init__(
+            n, batch_size, seed=seed, rank=rank, world_size=world_size, indices=indices, batches_per_epoch=bpe
+        )
         self.schedule = as_schedule(mu_schedule)
         if not float(sigma) > 0:
             raise ValueError(f"sigma must be > 0, got {sigma}")
@@ -196,21 +209,28 @@ class ManiNegBatchSampler(StepBatchSampler):
         if n_anchor_groups < 1 or self.index.n_unique < 2:
             raise ValueError("ManiNeg needs at least two distinct manifestations with a known dimension")
         if self.dedup in ("manifestation", "masked") and n_anchor_groups < self.k:
-            raise ValueError(f"{self.k} anchors per batch need as many distinct manifestations; "
-                             f"the data has {n_anchor_groups}")
+            raise ValueError(
+                f"{self.k} anchors per batch need as many distinct manifestations; the data has {n_anchor_groups}"
+            )
         if self.dedup in ("manifestation", "masked") and self.index.n_unique < self.batch_size:
-            log.warning("only %d distinct manifestations for batches of %d: de-duplicated batches will be smaller",
-                        self.index.n_unique, self.batch_size)
+            log.warning(
+                "only %d distinct manifestations for batches of %d: de-duplicated batches will be smaller",
+                self.index.n_unique,
+                self.batch_size,
+            )
         if self._anchor_rows.size < n:
-            log.info("%d lumps without any known manifestation dimension are left out of ManiNeg batches",
-                     n - self._anchor_rows.size)
+            log.info(
+                "%d lumps without any known manifestation dimension are left out of ManiNeg batches",
+                n - self._anchor_rows.size,
+            )
         self._used = UsedSet(self.index.n_unique if self.dedup in ("manifestation", "masked") else n)
         self._anchor_cache: tuple[int, npt.NDArray[np.int64]] | None = None
 
     # -- construction helpers ------------------------------------------------------------------
     @classmethod
-    def from_preset(cls, preset: str, manifests: npt.ArrayLike, known: npt.ArrayLike | None,
-                    batch_size: int = 64, **overrides: Any) -> ManiNegBatchSampler:
+    def from_preset(
+        cls, preset: str, manifests: npt.ArrayLike, known: npt.ArrayLike | None, batch_size: int = 64, **overrides: Any
+    ) -> ManiNegBatchSampler:
         """A sampler with the options of :data:`PRESETS` ``[preset]``, then ``overrides``."""
         if preset not in PRESETS:
             raise ValueError(f"unknown preset {preset!r}; expected one of {', '.join(PRESETS)}")
@@ -226,8 +246,9 @@ class ManiNegBatchSampler(StepBatchSampler):
 
     def anchor_distribution(self, pool: AnchorPool, mu: float) -> npt.NDArray[np.float64]:
         """q(k) for one anchor: renormalised over its available distances, or snapped."""
-        p = self.target(mu)
-        return snap(p, pool.available) if self.snap else renormalise(p, pool.available, mu)
+        if self.snap:
+            return snap(self.target(mu), pool.available)
+        return renormalise(log_truncated_gaussian(mu, self.sigma, self.interval, self.index.dim), pool.available)
 
     def epoch_anchors(self, epoch: int) -> npt.NDArray[np.int64]:
         """The epoch's anchor order (training rows), shared by all ranks: permutations of the
@@ -271,8 +292,17 @@ class ManiNegBatchSampler(StepBatchSampler):
             n_draws = n_fill = 0
             for j, pool in enumerate(pools):
                 q = self.anchor_distribution(pool, mu)
-                got = draw_group(pool, q, self.negatives_per_anchor[j], rng, uniform=self.uniform, dedup=self.dedup,
-                                 used=used if self.dedup != "none" else None, bounds=self.bounds, refill=self.refill)
+                got = draw_group(
+                    pool,
+                    q,
+                    self.negatives_per_anchor[j],
+                    rng,
+                    uniform=self.uniform,
+                    dedup=self.dedup,
+                    used=used if self.dedup != "none" else None,
+                    bounds=self.bounds,
+                    refill=self.refill,
+                )
                 rows.append(got.rows)
                 groups.append(np.full(got.rows.size, j))
                 dists.append(pool.d[idx.uid[got.rows]].astype(np.int64))
@@ -283,11 +313,22 @@ class ManiNegBatchSampler(StepBatchSampler):
         out = np.concatenate(rows).astype(np.int64)
         if out.size < 2:  # pragma: no cover - an anchor always has a candidate (see _fix_anchor)
             raise RuntimeError("ManiNeg produced a batch of fewer than 2 lumps")
-        return Batch(step, epoch, mu, out, self.indices[out], self.k, np.concatenate(groups).astype(np.int64),
-                     np.concatenate(dists), n_draws, n_fill)
+        return Batch(
+            step,
+            epoch,
+            mu,
+            out,
+            self.indices[out],
+            self.k,
+            np.concatenate(groups).astype(np.int64),
+            np.concatenate(dists),
+            n_draws,
+            n_fill,
+        )
 
-    def _fix_anchor(self, anchors: npt.NDArray[np.int64], j: int, rng: np.random.Generator, used: UsedSet,
-                    by_group: bool) -> AnchorPool:
+    def _fix_anchor(
+        self, anchors: npt.NDArray[np.int64], j: int, rng: np.random.Generator, used: UsedSet, by_group: bool
+    ) -> AnchorPool:
         """Pool of anchor j; replaces an isolated anchor or one repeating an earlier anchor."""
         idx = self.index
         for _ in range(1000):
@@ -306,16 +347,32 @@ class ManiNegBatchSampler(StepBatchSampler):
 
     # -- state ---------------------------------------------------------------------------------
     def _config(self) -> dict[str, Any]:
-        return {"schedule": describe_schedule(self.schedule), "sigma": self.sigma, "bounds": list(self.bounds),
-                "interval": list(self.interval), "k": self.k, "dedup": self.dedup, "refill": self.refill,
-                "snap": self.snap, "uniform": self.uniform}
+        return {
+            "schedule": describe_schedule(self.schedule),
+            "sigma": self.sigma,
+            "bounds": list(self.bounds),
+            "interval": list(self.interval),
+            "k": self.k,
+            "dedup": self.dedup,
+            "refill": self.refill,
+            "snap": self.snap,
+            "uniform": self.uniform,
+        }
 
     def _data_fingerprint(self) -> str:
         return self.index.fingerprint()
 
     def describe(self) -> dict[str, Any]:
         """Settings and data summary (JSON-able) for logs and run records."""
-        return {"kind": self.kind, "batch_size": self.batch_size, "steps_per_epoch": self.steps_per_epoch,
-                "batches_per_epoch": self.batches_per_epoch, "world_size": self.world_size, "seed": self.seed,
-                "n_lumps": self.index.n, "n_unique": self.index.n_unique,
-                "n_anchorable": int(self._anchor_rows.size), **self._config()}
+        return {
+            "kind": self.kind,
+            "batch_size": self.batch_size,
+            "steps_per_epoch": self.steps_per_epoch,
+            "batches_per_epoch": self.batches_per_epoch,
+            "world_size": self.world_size,
+            "seed": self.seed,
+            "n_lumps": self.index.n,
+            "n_unique": self.index.n_unique,
+            "n_anchorable": int(self._anchor_rows.size),
+            **self._config(),
+        }
