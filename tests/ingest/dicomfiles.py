@@ -32,8 +32,9 @@ def _code(v: str, s: str, m: str) -> Any:
 
 
 def write_mg(path: Path, pixels: np.ndarray | None = None, laterality: str = "L", view: str = "CC",
-             bits: int = 12, **attrs: Any) -> Path:
-    """Write a valid MG For Presentation file; ``attrs`` set/override any keyword."""
+             bits: int = 12, mutate: Any = None, **attrs: Any) -> Path:
+    """Write a valid MG For Presentation file; ``attrs`` set/override any keyword; ``mutate(ds)``
+    may add anything else (sequences, private blocks) before the file is saved."""
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.sequence import Sequence
     from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian, generate_uid
@@ -90,6 +91,8 @@ def write_mg(path: Path, pixels: np.ndarray | None = None, laterality: str = "L"
     ds.BreastImplantPresent = "NO"
     for k, val in attrs.items():
         setattr(ds, k, val)
+    if mutate is not None:
+        mutate(ds)
     ds.PixelData = pixels.astype(np.uint16).tobytes()
     path.parent.mkdir(parents=True, exist_ok=True)
     ds.save_as(path, enforce_file_format=True)
