@@ -75,3 +75,17 @@ def test_write_is_atomic_on_failure(tmp_path: Path) -> None:
     with pytest.raises(KeyError):
         write_store(path, bad, a["images"], a["pixels"])
     assert not path.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_atomic_outputs_get_umask_permissions(tmp_path: Path) -> None:
+    import os
+
+    from mvkl.fsutil import atomic_write_text
+
+    old = os.umask(0o022)
+    try:
+        p = tmp_path / "f.txt"
+        atomic_write_text(p, "x")
+        assert (p.stat().st_mode & 0o777) == 0o644
+    finally:
+        os.umask(old)
