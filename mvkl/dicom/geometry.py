@@ -13,8 +13,11 @@ its long side); only the crop is then mapped through the display LUT at full res
 4. **Pad to a square** of side ``L = max(h, w)`` source pixels: the chest wall stays at the
    canonical edge (pad on the nipple side), the crop is centred vertically with
    ``pad_top = (L - h) // 2``.
-5. **Area resize** to ``size``: an exact integer block mean (factor ``f = L // size``) and a box
-   filter for the rest, so ``scale = L / size`` source pixels per stored pixel.
+5. **Area resize** to ``size``: an integer block mean (factor ``f = L // size``, blocks aligned
+   to the square) and then an exact area-weighted resize of the block image
+   (:func:`area_weights`), so ``scale = L / size`` source pixels per stored pixel and the mean
+   intensity is preserved. Near a sharp edge a stored pixel may differ from a one-pass area
+   average by a fraction of one block (the usual reduce-then-resample approximation).
 
 A source point ``(y, x)`` (pixel-centre coordinates, i.e. index + 0.5) lands at
 ``((y - y0 + pad_top) / scale, (x - x0) / scale)`` before the flip; with ``flipped`` the column is
@@ -23,12 +26,12 @@ A source point ``(y, x)`` (pixel-centre coordinates, i.e. index + 0.5) lands at
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
 from scipy import ndimage
 
 from mvkl.dicom.pixels import DISPLAY_MAX, otsu_threshold
@@ -38,6 +41,7 @@ __all__ = [
     "MASK_SIZE",
     "MIN_MASK_FRACTION",
     "Layout",
+    "area_weights",
     "bounding_box",
     "breast_mask",
     "chest_wall_left",
@@ -119,6 +123,7 @@ class Layout:
     pad_top: int
     col_off: int     # 0 with the chest wall on the left, L - w on the right
     size: int
+    canonical_side: str = "left"
 
     @property
     def scale(self) -> float:
@@ -136,7 +141,8 @@ def layout(crop_box: tuple[int, int, int, int], flipped: bool, size: int, canoni
     y0, x0, y1, x1 = crop_box
     h, w = y1 - y0, x1 - x0
     side = max(h, w)
-    return Layout(crop_box, flipped, side, (side - h) // 2, 0 if canonical_side == "left" else side - w, size)
+    return Layout(crop_box, flipped, side, (side - h) // 2, 0 if canonical_side == "left" else side - w, size,
+                  canonical_side)
 
 
 def _segment_starts(n: int, offset: int, f: int) -> np.ndarray:
@@ -171,6 +177,9 @@ def render(display: Callable[[np.ndarray], np.ndarray], arr: np.ndarray, lay: La
     ``display`` maps a 2-D view of ``arr`` to uint16 display values; ``mask`` (computed on
     ``arr[::stride, ::stride]``) zeroes the off-breast pixels.
     """
+    if lay.canonical_side == "right":  # the exact mirror image of the left-canonical rendering
+        mirror = Layout(lay.crop_box, not lay.flipped, lay.side, lay.pad_top, 0, lay.size, "left")
+        return np.ascontiguousarray(render(display, arr, mirror, mask, stride)[:, ::-1])
     y0, x0, y1, x1 = lay.crop_box
     h, w = y1 - y0, x1 - x0
     crop = arr[y0:y1, x0:x1]
@@ -184,9 +193,14 @@ def render(display: Callable[[np.ndarray], np.ndarray], arr: np.ndarray, lay: La
         block = np.add.reduceat(block, _segment_starts(w, lay.col_off, f), axis=1, dtype=acc)
     else:
         block = d
-    region = block.astype(np.float32) * np.float32(1.0 / (f * f * DISPLAY_MAX))
     i0, j0 = lay.pad_top // f, lay.col_off // f
     m = math.ceil(lay.side / f)
+    # mean over the part of each block inside the L x L square (only the last block is partial),
+    # so that block k stands for [k f, min((k + 1) f, L)) and the area resize keeps the mass
+    inside = np.minimum(f, lay.side - np.arange(m) * f).astype(np.float32)
+    rows_in = inside[i0:i0 + block.shape[0], None]
+    cols_in = inside[None, j0:j0 + block.shape[1]]
+    region = block.astype(np.float32) / (rows_in * cols_in * np.float32(DISPLAY_MAX))
     canvas = np.zeros((m, m), dtype=np.float32)
     canvas[i0:i0 + region.shape[0], j0:j0 + region.shape[1]] = region
     if mask is not None:
@@ -201,6 +215,20 @@ def render(display: Callable[[np.ndarray], np.ndarray], arr: np.ndarray, lay: La
     extent = lay.side / f
     if m == lay.size and extent == m:
         return canvas
-    resample = Image.Resampling.BOX if extent >= lay.size else Image.Resampling.BILINEAR
-    img = Image.fromarray(canvas).resize((lay.size, lay.size), resample=resample, box=(0.0, 0.0, extent, extent))
-    return np.clip(np.asarray(img, dtype=np.float32), 0.0, 1.0)
+    wts = area_weights(extent, m, lay.size)
+    return np.clip(wts @ canvas @ wts.T, 0.0, 1.0)
+
+
+@functools.lru_cache(maxsize=64)
+def area_weights(extent: float, n_in: int, n_out: int) -> np.ndarray:
+    """(n_out, n_in) float32 weights of the exact area average that maps ``[0, extent)`` of an
+    ``n_in``-pixel axis onto ``n_out`` pixels: output i is the mean over
+    ``[i, i + 1) * extent / n_out`` (pixels partly inside weigh by their overlap). Rows sum to 1
+    when the interval lies inside the input. Works for up- and downscaling."""
+    scale = extent / n_out
+    a = np.arange(n_out, dtype=np.float64)[:, None] * scale
+    j = np.arange(n_in, dtype=np.float64)[None, :]
+    overlap = np.clip(np.minimum(a + scale, j + 1) - np.maximum(a, j), 0.0, None)
+    w = (overlap / scale).astype(np.float32)
+    w.flags.writeable = False
+    return w

@@ -52,17 +52,22 @@ __all__ = [
 
 #: Elements the image-pixel check requires (besides PixelData and a Transfer Syntax UID).
 REQUIRED_IMAGE_TAGS: tuple[str, ...] = (
-    "Rows", "Columns", "BitsAllocated", "BitsStored", "PixelRepresentation",
-    "PhotometricInterpretation", "SamplesPerPixel",
+    "Rows",
+    "Columns",
+    "BitsAllocated",
+    "BitsStored",
+    "PixelRepresentation",
+    "PhotometricInterpretation",
+    "SamplesPerPixel",
 )
 #: Public dictionary elements a forced (meta-less) parse must yield to count as DICOM.
 MIN_KNOWN_ELEMENTS = 3
 #: Uncompressed transfer syntaxes, with the byte order of their pixel data.
 NATIVE_SYNTAXES: dict[str, str] = {
-    "1.2.840.10008.1.2": "<",       # Implicit VR Little Endian
-    "1.2.840.10008.1.2.1": "<",     # Explicit VR Little Endian
+    "1.2.840.10008.1.2": "<",  # Implicit VR Little Endian
+    "1.2.840.10008.1.2.1": "<",  # Explicit VR Little Endian
     "1.2.840.10008.1.2.1.99": "<",  # Deflated Explicit VR Little Endian
-    "1.2.840.10008.1.2.2": ">",     # Explicit VR Big Endian (retired)
+    "1.2.840.10008.1.2.2": ">",  # Explicit VR Big Endian (retired)
 }
 _DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
 _GRAYSCALE = ("MONOCHROME1", "MONOCHROME2")
@@ -119,7 +124,8 @@ def _known_elements(ds: Dataset) -> int:
     from pydicom.datadict import dictionary_has_tag
 
     n = 0
-    for tag in ds:
+    tags = list(ds.keys())
+    for tag in tags:
         t = Tag(tag)
         if not t.is_private and dictionary_has_tag(t):
             n += 1
@@ -181,7 +187,10 @@ def _open(path: str | os.PathLike[str]) -> _Opened:
         ts = str(getattr(ds, "file_meta", {}).get("TransferSyntaxUID", "") or "")
         if ts != "1.2.840.10008.1.2.1.99":
             end = _declared_end(ds)
-    eof = _has_eof_hint(msgs) or (end is not None and end > st.st_size)
+    # a value longer than the file, or (without pixel data) bytes left after the last complete
+    # element, i.e. a partial element header that pydicom silently dropped
+    cut = end is not None and (end > st.st_size or (end < st.st_size and "PixelData" not in ds))
+    eof = _has_eof_hint(msgs) or cut
     return _Opened(ds, eof, forced)
 
 
@@ -212,11 +221,14 @@ def _validate(ds: Dataset, eof: bool) -> Dataset:
     meta = getattr(ds, "file_meta", None)
     sop_class = str(meta.get("MediaStorageSOPClassUID", "") if meta is not None else "")
     if sop_class == _DICOMDIR_CLASS or "DirectoryRecordSequence" in ds:
-        raise QuarantineError(Reason.NO_PIXEL_DATA, "DICOMDIR (media directory), not an image")
+        raise QuarantineError(Reason.NO_PIXEL_DATA, "media directory file, not an image")
     if eof:
         raise QuarantineError(Reason.TRUNCATED, "file ends inside an element")
     if "PixelData" not in ds:
         other = [k for k in ("FloatPixelData", "DoubleFloatPixelData") if k in ds]
+        if not other and "Rows" in ds and "Columns" in ds and ds.get("BitsAllocated") and max(ds.keys()) < 0x7FE00010:
+            # an image pixel module without its pixel data: the file was cut before (7FE0,0010)
+            raise QuarantineError(Reason.TRUNCATED, "image attributes present but the file ends before PixelData")
         raise QuarantineError(Reason.NO_PIXEL_DATA, f"only {other[0]}" if other else "no PixelData element")
     spp = _int_attr(ds, "SamplesPerPixel")
     photometric = str(ds.get("PhotometricInterpretation", "") or "").strip().upper()
@@ -245,7 +257,7 @@ def _validate(ds: Dataset, eof: bool) -> Dataset:
         raise QuarantineError(Reason.EMPTY_IMAGE, f"{rows}x{cols} pixels")
     ba, bs = _int_attr(ds, "BitsAllocated") or 0, _int_attr(ds, "BitsStored") or 0
     if ba not in (8, 16, 32) or not 1 <= bs <= ba:
-        raise QuarantineError(Reason.UNDECODABLE, f"BitsAllocated {ba} / BitsStored {bs} not supported")
+        raise QuarantineError(Reason.UNDECODABLE, f"BitsAllocated {ba} with BitsStored {bs} not supported")
     return ds
 
 
@@ -306,8 +318,11 @@ def decode_pixels(ds: Dataset) -> RawPixels:
             text = str(e).lower()
             if "less than expected" in text or "end of file" in text or "truncat" in text:
                 raise QuarantineError(Reason.TRUNCATED, "pixel data shorter than expected") from None
-            detail = "no decoder for the transfer syntax" if "no pixel data decoders" in text else (
-                f"pixel data could not be decoded ({type(e).__name__})")
+            detail = (
+                "no decoder for the transfer syntax"
+                if "no pixel data decoders" in text
+                else (f"pixel data could not be decoded ({type(e).__name__})")
+            )
             raise QuarantineError(Reason.UNDECODABLE, detail) from None
     del msgs
     if arr.ndim != 2:
