@@ -85,6 +85,18 @@ TEXT_SUBDIR = "text"
 _OWN_CARD_KEYS = ("format", "version", "arch", "feature_dim", "in_channels", "normalization", "mvkl_version")
 
 
+def _unwrap(module: Any) -> Any:
+    """The plain module under DDP (``.module``) and ``torch.compile`` (``._orig_mod``) wrappers."""
+    for _ in range(4):
+        inner = getattr(module, "_orig_mod", None)
+        if inner is None:
+            inner = getattr(module, "module", None)
+        if not isinstance(inner, torch.nn.Module):
+            break
+        module = inner
+    return module
+
+
 def _card(encoder: ImageEncoder, image_size: int | None, source: Mapping[str, Any]) -> dict[str, Any]:
     mean, std = NORMALIZATIONS[encoder.normalization]
     return {"format": IMAGE_ENCODER_FORMAT, "version": IMAGE_ENCODER_VERSION, "arch": encoder.arch,
@@ -102,6 +114,7 @@ def export_image_encoder(encoder: ImageEncoder, out_dir: str | os.PathLike[str],
     (format, version, arch, feature_dim, in_channels, normalization, mvkl_version) are filled
     here and may not be overridden. Returns ``out_dir``.
     """
+    encoder = _unwrap(encoder)
     card = dict(card or {})
     clash = sorted(set(card) & set(_OWN_CARD_KEYS))
     if clash:
@@ -251,6 +264,7 @@ def save_vikl(model: ViKL, out_dir: str | os.PathLike[str], config: Mapping[str,
     directory, ``vikl.pt`` last and atomically. Returns ``out_dir``.
     """
     config = json.loads(json.dumps(dict(config or {})))  # plain types only (weights_only loading)
+    model = _unwrap(model)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if model.text_encoder is not None:

@@ -7,7 +7,8 @@ training, evaluation and inference cannot disagree), B41 (explicit ``weights=`` 
 for parity with ``pretrained=True``) and B25 (every trunk key must load; never a silent fallback
 to random or ImageNet weights).
 
-Input: ``(B, 1, H, W)`` grey or ``(B, 3, H, W)`` float in [0, 1]. Output: ``(B, feature_dim)``.
+Input: ``(B, 1, H, W)`` grey or ``(B, 3, H, W)`` float in [0, 1], or uint8 in [0, 255] (scaled by
+1/255 here, so loaders may ship uint8 to the GPU). Output: ``(B, feature_dim)``.
 
 ImageNet weights are never downloaded: they are read from the torch hub cache
 (``torch.hub.get_dir()/checkpoints/<file>``) when the user already has them, or from a file.
@@ -48,9 +49,11 @@ NORMALIZATIONS: dict[str, tuple[tuple[float, float, float], tuple[float, float, 
     "imagenet": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
 }
 
-# Prefixes under which other code bases store a ResNet trunk; tried in this order after "".
-_KNOWN_PREFIXES = ("module.", "visual_encoder.vision_encoder.", "module.visual_encoder.vision_encoder.",
-                   "image_encoder.trunk.", "module.image_encoder.trunk.", "trunk.")
+# Prefixes under which other code bases store a ResNet trunk (released ViKL code, mvkl's ViKL and
+# ImageEncoder), optionally under DDP ("module.") and torch.compile ("_orig_mod.") wrappers.
+_BASE_PREFIXES = ("", "visual_encoder.vision_encoder.", "image_encoder.trunk.", "trunk.")
+_WRAPPERS = ("", "module.", "_orig_mod.", "module._orig_mod.", "_orig_mod.module.")
+_KNOWN_PREFIXES = tuple(w + p for p in _BASE_PREFIXES for w in _WRAPPERS if w + p)
 
 
 def _check_arch(arch: str) -> None:
@@ -213,17 +216,19 @@ class ImageEncoder(nn.Module):
             self.weights_source = "file"
 
     def normalize(self, x: Tensor) -> Tensor:
-        """Replicate grey input to 3 channels and apply the per-channel normalisation."""
+        """Scale uint8 to [0, 1], replicate grey input to 3 channels, apply the per-channel normalisation."""
         if x.dim() != 4 or x.shape[1] not in (1, 3):
             raise ValueError(f"expected images of shape (B, 1|3, H, W), got {tuple(x.shape)}")
+        if x.dtype == torch.uint8:
+            x = x.to(self.mean.dtype) / 255.0
+        elif not x.is_floating_point():
+            raise ValueError(f"expected float images in [0, 1] or uint8, got {x.dtype}")
         if x.shape[1] == 1:
             x = x.expand(-1, 3, -1, -1)
-        mean = self.mean.to(dtype=x.dtype) if x.is_floating_point() else self.mean
-        std = self.std.to(dtype=x.dtype) if x.is_floating_point() else self.std
-        return (x - mean) / std
+        return (x - self.mean.to(x.dtype)) / self.std.to(x.dtype)
 
     def forward(self, x: Tensor) -> Tensor:
-        """``(B, 1|3, H, W)`` in [0, 1] → ``(B, feature_dim)`` pooled trunk feature."""
+        """``(B, 1|3, H, W)`` in [0, 1] (or uint8) → ``(B, feature_dim)`` pooled trunk feature."""
         return self.trunk(self.normalize(x))
 
     def extra_repr(self) -> str:

@@ -165,3 +165,19 @@ def test_load_vikl_rejects_tampered_files(tmp_path: Path) -> None:
     with pytest.raises(TypeError):
         save_vikl(model, tmp_path / "n", {"bad": object()})
     assert not (tmp_path / "n" / "vikl.pt").exists()
+
+
+def test_wrapped_models_are_unwrapped_on_export(tmp_path: Path) -> None:
+    class Wrapper(torch.nn.Module):  # stands in for DDP (.module) / torch.compile (._orig_mod)
+        def __init__(self, inner: torch.nn.Module) -> None:
+            super().__init__()
+            self.module = inner
+
+    enc = ImageEncoder("resnet18", seed=2).eval()
+    export_image_encoder(Wrapper(enc), tmp_path / "e")
+    loaded, _ = load_image_encoder(tmp_path / "e")
+    with torch.no_grad():
+        assert torch.equal(loaded(_x()), enc(_x()))
+    model = ViKL(ImageEncoder("resnet18", seed=2), None)
+    save_vikl(Wrapper(model), tmp_path / "m")
+    assert load_vikl(tmp_path / "m")[0].model_config() == model.model_config()

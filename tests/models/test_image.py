@@ -157,3 +157,20 @@ def test_failed_load_leaves_the_trunk_untouched(tmp_path: Path) -> None:
     with pytest.raises(InputError):
         enc.load_weights(tmp_path / "w.pth")
     assert torch.equal(enc.trunk.conv1.weight, before)
+
+
+def test_uint8_input_is_scaled() -> None:
+    enc = ImageEncoder("resnet18", seed=0).eval()
+    x8 = (torch.rand(2, 1, 32, 32, generator=torch.Generator().manual_seed(1)) * 255).to(torch.uint8)
+    with torch.no_grad():
+        torch.testing.assert_close(enc(x8), enc(x8.float() / 255))
+    with pytest.raises(ValueError, match="uint8"):
+        enc(torch.zeros(1, 1, 32, 32, dtype=torch.int32))
+
+
+@pytest.mark.parametrize("prefix", ["_orig_mod.", "module._orig_mod.image_encoder.trunk."])
+def test_compiled_and_ddp_prefixes(tmp_path: Path, prefix: str) -> None:
+    sd = torchvision.models.resnet18(weights=None).state_dict()
+    torch.save({f"{prefix}{k}": v for k, v in sd.items()}, tmp_path / "w.pth")
+    enc = ImageEncoder("resnet18", weights=tmp_path / "w.pth")
+    assert torch.equal(enc.trunk.layer1[0].conv2.weight, sd["layer1.0.conv2.weight"])
