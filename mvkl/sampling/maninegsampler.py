@@ -144,10 +144,15 @@ class ManiNegBatchSampler(StepBatchSampler):
 
     Example::
 
-        m, known = Store("demo.h5").manifests("train")
+        store = Store("demo.h5")
+        m, known = store.manifests("train")
+        # indices: the dataset index of each training row (here a dataset over all lumps).
         sampler = ManiNegBatchSampler(m, known, 64, indices=store.lump_indices("train"), seed=0)
         loader = DataLoader(dataset, batch_sampler=sampler, num_workers=8)
         sampler.set_step(consumed_steps)   # on resume; batches are identical to an uninterrupted run
+
+    ``sample``/``batch_at`` reuse an internal buffer: call them from one thread at a time (the
+    DataLoader iterates batch samplers in the main process).
     """
 
     kind = "manineg"
@@ -206,7 +211,7 @@ class ManiNegBatchSampler(StepBatchSampler):
         self.negatives_per_anchor = [neg // self.k + (1 if j < neg % self.k else 0) for j in range(self.k)]
         self._anchor_rows = np.flatnonzero(self.index.anchorable).astype(np.int64)
         n_anchor_groups = np.unique(self.index.uid[self._anchor_rows]).size
-        if n_anchor_groups < 1 or self.index.n_unique < 2:
+        if n_anchor_groups < 2:
             raise ValueError("ManiNeg needs at least two distinct manifestations with a known dimension")
         if self.dedup in ("manifestation", "masked") and n_anchor_groups < self.k:
             raise ValueError(

@@ -85,4 +85,7 @@ def as_schedule(schedule: MuSchedule) -> Callable[[int, int | None], float]:
 def describe_schedule(schedule: Callable[[int, int | None], float]) -> object:
     """JSON-able description of a schedule (its repr for arbitrary callables)."""
     d = getattr(schedule, "describe", None)
-    return d() if callable(d) else repr(schedule)
+    if callable(d):
+        return d()
+    # Never a repr with a memory address: fingerprints must be stable across processes.
+    return f"{getattr(schedule, '__module__', '')}.{getattr(schedule, '__qualname__', type(schedule).__name__)}"

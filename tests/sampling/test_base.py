@@ -107,3 +107,13 @@ def test_ranks_never_share_an_anchor_within_an_epoch(kind: str) -> None:
         for i in range(L):
             for r in range(W):
                 assert ranks[r].sample(i).rows[0] == one.epoch_anchors(0)[i * W + r]
+
+
+def test_fingerprint_is_stable_for_callable_schedules() -> None:
+    def sched(step: int, steps_per_epoch: int | None = None) -> float:
+        return 3.0
+
+    a, b = _maninegs(mu_schedule=sched), _maninegs(mu_schedule=sched)
+    assert a.fingerprint() == b.fingerprint() and "0x" not in str(a._config()["schedule"])
+    assert a.fingerprint() != _maninegs(mu_schedule=4.0).fingerprint()
+    assert a.sample(0).mu == 3.0
