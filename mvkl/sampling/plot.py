@@ -87,10 +87,11 @@ def plot_report(doc: dict[str, Any], path: str | os.PathLike[str], title: str = 
     for axx in axes.ravel():
         axx.set_xlim(-0.6, upper + 0.6)
         axx.set_xticks(ks[:: max(1, (upper + 1) // 18)])
-    summ = doc["summary"]
+    summ, st = doc["summary"], doc["settings"]
+    rules = f"de-dup {st.get('dedup', 'manifestation')}" + (", snapping" if st.get("snap") else "")
     fig.suptitle((title + ": " if title else "") + f"{summ['n_lumps']} lumps, {summ['n_unique']} distinct "
-                 f"manifestations, σ = {doc['settings']['sigma']:g}, batch {doc['settings']['batch_size']}, "
-                 f"{doc['settings']['batches']} simulated batches per μ", fontsize=11)
+                 f"manifestations, σ = {st['sigma']:g}, batch {st['batch_size']}, "
+                 f"{st['batches']} simulated batches per μ, {rules}", fontsize=11)
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, format="png", dpi=110)
     plt.close(fig)
