@@ -168,8 +168,10 @@ def vikl_loss(out: Mapping[str, Any], *, tau1: float | Tensor = 0.03, tau2: floa
     """The ViKL loss of a model output (:meth:`mvkl.models.ViKL.forward`).
 
     ``out`` needs ``z1``, ``z2`` and, where present, ``zt`` + ``text_rows``, ``zm`` +
-    ``manifest_rows`` + ``manifest`` (+ ``manifest_known``). ``plan`` (from :func:`vikl_plan`)
-    overrides the random choices. ``tau_plus`` / ``beta`` are Robinson's τ⁺ and β (0.1, 1.0).
+    ``manifest_rows`` + ``manifest`` (+ ``manifest_known``); the de-dup reads ``manifest`` on the
+    CPU, so on a GPU put CPU copies there (``out["manifest"] = m_cpu``) to avoid a device sync.
+    ``plan`` (from :func:`vikl_plan` with the same ``terms``) overrides the random choices.
+    ``tau_plus`` / ``beta`` are Robinson's τ⁺ and β (0.1, 1.0).
 
     Returns ``(loss, components)``; components are detached tensors: ``loss``, ``imc``, ``itm``,
     each enabled term (``ii``, ``it``, ``im``, ``tm``) and its row count ``n_<term>``.
@@ -180,6 +182,8 @@ def vikl_loss(out: Mapping[str, Any], *, tau1: float | Tensor = 0.03, tau2: floa
                          "set ls_other=0")
     if plan is None:
         plan = vikl_plan(out, itm_view=itm_view, dedup_scope=dedup_scope, terms=terms, generator=generator)
+    elif any(t not in plan.rows for t in terms):
+        raise ValueError(f"the plan has rows for {sorted(plan.rows)} but terms are {tuple(terms)}")
     z1, z2, zt, zm = out["z1"], out["z2"], out.get("zt"), out.get("zm")
     b, dev = z1.shape[0], z1.device
     pos_t, pos_m = _positions(out, "zt", "text_rows", b), _positions(out, "zm", "manifest_rows", b)
