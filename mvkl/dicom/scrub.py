@@ -85,7 +85,8 @@ _DAY = r"(?:0?[1-9]|[12]\d|3[01])"
 _MONTH = r"(?:0?[1-9]|1[0-2])"
 _YEAR = r"(?:19|20)\d{2}"
 _LATIN_NAME = r"[A-Z][A-Za-z'’\-]+"
-_EN_NAME = rf"{_LATIN_NAME}(?:[ \t]*[,^][ \t]*{_LATIN_NAME}|[ \t]+[A-Z]\.(?=[ \t])|[ \t]+{_LATIN_NAME}){{0,3}}"
+_EN_NAME = (rf"(?:[A-Z]\.[ \t]*)*{_LATIN_NAME}"
+            rf"(?:[ \t]*[,^][ \t]*{_LATIN_NAME}|[ \t]+[A-Z]\.(?=[ \t])|[ \t]+{_LATIN_NAME}){{0,3}}")
 _ZH_NAME_STOP = r"(?=性\s*别|年\s*龄|科\s*室|床\s*号|住院|门诊|检查|ID|[^" + _CJK + r"·•]|$)"
 
 
@@ -141,13 +142,14 @@ _RULES: tuple[_Rule, ...] = (
                 r"(?P<v>\+?\d[\d \t()\-]{5,}\d)", 3),
     _r("date", rf"(?<![\d.]){_YEAR}\s*[-/.]\s*{_MONTH}\s*[-/.]\s*{_DAY}(?!\d)", 4),
     _r("date", rf"(?<!\d){_YEAR}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?!\d)", 4),
-    _r("date", rf"(?<![\d./]){_DAY}[-/.]{_DAY}[-/.]{_YEAR}(?![\d.])", 4),
+    _r("date", rf"(?<![\d./]){_DAY}[-/.]{_DAY}[-/.]{_YEAR}(?!\.?\d)", 4),
     _r("date", r"(?<![\d./])\d{1,2}/\d{1,2}/\d{2}(?![\d/])", 4, "en"),
     _r("date", rf"(?:{_YEAR}|(?<!\d)\d{{2}})\s*年\s*{_MONTH}\s*月(?:\s*{_DAY}\s*[日号])?", 4, "zh"),
     _r("date", rf"(?<!\d){_MONTH}\s*月\s*{_DAY}\s*[日号]", 4, "zh"),
     _r("date", rf"(?<!\d){_YEAR}\s*年(?!龄)", 4, "zh"),
     _r("date", rf"\b{_MON}\.?\s+{_DAY}(?:st|nd|rd|th)?(?:\s*,\s*|\s+){_YEAR}\b", 4, "en"),
     _r("date", rf"\b{_DAY}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MON}\.?,?\s+{_YEAR}\b", 4, "en"),
+    _r("date", rf"(?<![\d.]){_YEAR}[-/.](?:0?[1-9]|1[0-2])(?![\d\-/]|\.\d)", 5),
     _r("date", rf"\b{_MON}\.?\s+{_DAY}(?:st|nd|rd|th)?\b", 5, "en"),
     _r("date", rf"\b{_MON}\.?,?\s+{_YEAR}\b", 5, "en"),
     _r("phone", r"(?<!\d)(?:(?:\+|00)86[ \t\-]?)?1[3-9]\d(?:[ \t\-]?\d{4}){2}(?!\d)", 5),
@@ -165,9 +167,9 @@ _RULES: tuple[_Rule, ...] = (
     _r("name", rf"(?:{_ZH_LABELS})\s*[:：][ \t]*(?P<v>{_EN_NAME})", 7, "zh", check=_trim_en_name),
     _r("name", rf"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Professor|Doctor)\.?[ \t]+(?P<v>{_EN_NAME})", 8, "en",
        check=_trim_en_name),
-    _r("name", rf"(?<![该此这那本其患某位名各每一两男女老小大])(?P<v>[{_CJK}])(?:女士|先生|小姐|阿姨)", 8, "zh"),
+    _r("name", rf"(?P<v>(?![该此这那本其患某位名各每一两男女老小大])[{_CJK}])(?:女士|先生|小姐|阿姨)", 8, "zh"),
     _r("id", r"(?<![A-Za-z0-9])[A-Za-z]{1,4}[-_]?\d{6,}(?![A-Za-z0-9])", 9),
-    _r("id", r"(?<![\d.])\d{8,}(?![\d.])", 9),
+    _r("id", r"(?<![\d.])\d{8,}(?!\.?\d)", 9),
 )
 
 
@@ -227,18 +229,21 @@ def _spans(text: str, identifiers: Iterable[str], lang: str) -> list[tuple[int, 
     for rule in _RULES:
         if lang != "auto" and rule.langs not in ("both", lang):
             continue
-        for m in rule.pattern.finditer(probe):
+        pos = 0
+        while (m := rule.pattern.search(probe, pos)) is not None:
             if "v" in rule.pattern.groupindex:
                 start, end, value = m.start("v"), m.end("v"), m.group("v")
             else:
                 start, end, value = m.start(), m.end(), m.group(0)
-            if rule.check is not None:
-                checked = rule.check(value)
-                if checked is None:
-                    continue
+            checked = value if rule.check is None else rule.check(value)
+            if checked is not None:
                 end = start + len(checked)
-            if end > start:
-                found.append((rule.priority, start, end, 0, rule.kind))
+                if end > start:
+                    found.append((rule.priority, start, end, 0, rule.kind))
+            # resume after the kept span, not after the whole match: a trimmed name must not hide
+            # the next title ("Dr. Smith, Dr. Jones")
+            resume = m.end() if rule.check is None else (end if checked is not None else m.start() + 1)
+            pos = max(m.start() + 1, resume)
     found.sort(key=lambda f: (f[0], -(f[2] - f[1]), f[1]))
     taken: list[tuple[int, int, str]] = []
     for _prio, start, end, _, kind in found:

@@ -1,0 +1,109 @@
+"""Report scrubbing: a table of real-style phrasings in English and Chinese, exact outputs."""
+
+from __future__ import annotations
+
+import pytest
+
+from mvkl.dicom import scrub_report
+
+# (input, expected output, spans replaced)
+ENGLISH: list[tuple[str, str, int]] = [
+    ("Patient: Jane Doe, MRN: 12345678. Exam date: 2023-01-05.",
+     "Patient: [NAME], MRN: [ID]. Exam date: [DATE].", 3),
+    ("Name: SMITH, JANE   DOB: 03/07/1965   Accession No. ACC2023010501",
+     "Name: [NAME]   DOB: [DATE]   Accession No. [ID]", 3),
+    ("Mrs. Emily Watson presented on January 5, 2023 at 10:30 AM for screening.",
+     "Mrs. [NAME] presented on [DATE] at [TIME] for screening.", 3),
+    ("Compared with prior study dated 5 Jan 2022 and 12/03/2021.",
+     "Compared with prior study dated [DATE] and [DATE].", 2),
+    ("Reported by: Dr. John Smith. Verified by Dr Lee on Jan 7, 2023 14:05.",
+     "Reported by: Dr. [NAME]. Verified by Dr [NAME] on [DATE] [TIME].", 4),
+    ("Contact the breast center at (555) 123-4567 or radiology@hospital.org.",
+     "Contact the breast center at [PHONE] or [EMAIL].", 2),
+    ("Patient ID: P-0042317 referred by Dr. A. Kumar.",
+     "Patient ID: [ID] referred by Dr. [NAME].", 2),
+    ("Signed by: Maria Gonzalez, MD on 2023/01/09.",
+     "Signed by: [NAME], MD on [DATE].", 2),
+    ("Mammogram performed 01.02.2023; next screening in 12 months.",
+     "Mammogram performed [DATE]; next screening in 12 months.", 1),
+    ("Seen May 3 and again in March 2023; lesions may 2 mm smaller.",
+     "Seen [DATE] and again in [DATE]; lesions may 2 mm smaller.", 2),
+    ("Stable since 2019-10. Range 2019-2020.", "Stable since [DATE]. Range 2019-2020.", 1),
+    ("Biopsy at 9:00 pm; exam 20230105; MRN12345678.", "Biopsy at [TIME]; exam [DATE]; MRN[ID].", 3),
+    ("Tel: 021-6543 2100; fax 020 12345678", "Tel: [PHONE]; fax [PHONE]", 2),
+    ("Dr. Smith, Dr. Jones and Prof. Li agree.", "Dr. [NAME], Dr. [NAME] and Prof. [NAME] agree.", 3),
+    ("Chinese ID 11010119900307123X on file.", "Chinese ID [ID] on file.", 1),
+]
+
+CHINESE: list[tuple[str, str, int]] = [
+    ("患者姓名：张三 性别：女 年龄：45岁 住院号：123456 检查日期：2023年1月5日",
+     "患者姓名：[NAME] 性别：女 年龄：45岁 住院号：[ID] 检查日期：[DATE]", 3),
+    ("姓名:李四，检查号:CT20230105001，左乳外上象限10点钟方向可见一大小约1.5cm×1.2cm肿块，BI-RADS 4A。",
+     "姓名:[NAME]，检查号:[ID]，左乳外上象限10点钟方向可见一大小约1.5cm×1.2cm肿块，BI-RADS 4A。", 2),
+    ("联系电话：13812345678，身份证号110101199003071234。报告医师：王五 2023-01-05 14:30",
+     "联系电话：[PHONE]，身份证号[ID]。报告医师：[NAME] [DATE] [TIME]", 5),
+    ("患者：女，52岁，门诊号：MZ0098765，发现右乳肿物1月余。",
+     "患者：女，52岁，门诊号：[ID]，发现右乳肿物1月余。", 1),
+    ("检查时间：2022年12月3日上午9点20分，审核医师：欧阳娜娜",
+     "检查时间：[DATE][TIME]，审核医师：[NAME]", 3),
+    ("张女士，45岁，于3月15日行乳腺钼靶检查，右乳9点方向见簇状钙化，BI-RADS 4B类。",
+     "[NAME]女士，45岁，于[DATE]行乳腺钼靶检查，右乳9点方向见簇状钙化，BI-RADS 4B类。", 2),
+    ("该女士自述无不适。", "该女士自述无不适。", 0),
+    ("病历号：20230105，手机 139-1234-5678，座机 010-87654321。",
+     "病历号：[ID]，手机 [PHONE]，座机 [PHONE]。", 3),
+    ("姓名：张三性别：女", "姓名：[NAME]性别：女", 1),
+    ("姓名：王小明\n性别：女\n年龄：38岁", "姓名：[NAME]\n性别：女\n年龄：38岁", 1),
+    ("患者姓名：Zhang San，ID：20230105001", "患者姓名：[NAME]，ID：[ID]", 2),
+    ("检查日期：２０２３年１月５日，电话：＋86 138 1234 5678", "检查日期：[DATE]，电话：[PHONE]", 2),
+    ("病案号 A1234567，床号：12，申请医生：刘洋（乳腺外科）",
+     "病案号 [ID]，床号：[ID]，申请医生：[NAME]（乳腺外科）", 3),
+    ("患者于2023/01/05 08:30在我院行双侧乳腺X线摄影。", "患者于[DATE] [TIME]在我院行双侧乳腺X线摄影。", 2),
+    ("患者姓名：女性", "患者姓名：女性", 0),
+]
+
+CLINICAL_KEPT = [
+    "Left breast: irregular mass 2.3 x 1.8 cm at 10 o'clock, 4 cm from the nipple. BI-RADS 5.",
+    "Right breast 1.5cm oval mass at 2 o'clock; BI-RADS 4A. ACR density C. 30% glandular.",
+    "Patient: 45-year-old female with palpable lump.",
+    "Impression: BI-RADS 0, recall for spot compression views.",
+    "The 2 masses measure 12 x 8 mm and 1.2 x 0.9 cm, 3 cm apart; follow-up in 6 months.",
+    "右乳内上象限见一大小约2.3×1.8cm的不规则肿块，边缘毛刺，距乳头约3cm，考虑BI-RADS 5类。",
+    "左乳10点钟方向见簇状细小多形性钙化，范围约1.2×0.8cm，BI-RADS 4C。",
+    "双乳腺体呈不均匀致密型（c型），右乳3点方向结节，约0.6cm，随访3-6个月。",
+]
+
+
+@pytest.mark.parametrize(("text", "want", "n"), ENGLISH + CHINESE, ids=[c[0][:30] for c in ENGLISH + CHINESE])
+def test_scrub_table(text: str, want: str, n: int) -> None:
+    assert scrub_report(text) == (want, n)
+
+
+@pytest.mark.parametrize("text", CLINICAL_KEPT)
+def test_clinical_content_is_kept(text: str) -> None:
+    assert scrub_report(text) == (text, 0)
+
+
+def test_header_identifiers_with_name_variants() -> None:
+    text = "SMITH JANE and Jane Smith and smith, jane; Smithson; the PATIENT stays; call re 0042317."
+    got = scrub_report(text, ["SMITH^JANE", "PATIENT", "0042317"])
+    assert got == ("[NAME] and [NAME] and [NAME]; Smithson; the PATIENT stays; call re [ID].", 4)
+    assert scrub_report("张三来院，张 三，三号床", ["Zhang^San=张^三"]) == ("[NAME]来院，[NAME]，三号床", 2)
+    got = scrub_report("Seen at JFK IMAGING CENTER, ID 1CT1 ok; 1CT10 not", ["JFK IMAGING CENTER", "1CT1"])
+    assert got == ("Seen at [NAME], ID [ID] ok; 1CT10 not", 2)
+
+
+def test_header_identifiers_win_over_patterns_and_short_ones_are_ignored() -> None:
+    # a 6-digit patient ID is no pattern match on its own; the header makes it one
+    assert scrub_report("Ref 654321 seen.", ["654321"]) == ("Ref [ID] seen.", 1)
+    assert scrub_report("Ref 654321 seen.") == ("Ref 654321 seen.", 0)
+    # one-character and two-digit values would destroy the text: never used
+    assert scrub_report("BI-RADS 4, size 12 mm", ["4", "12", "A"]) == ("BI-RADS 4, size 12 mm", 0)
+
+
+def test_language_selection_and_empty() -> None:
+    text = "姓名：张三，Mr. John Smith"
+    assert scrub_report(text, lang="zh") == ("姓名：[NAME]，Mr. John Smith", 1)
+    assert scrub_report(text, lang="en") == ("姓名：张三，Mr. [NAME]", 1)
+    assert scrub_report("") == ("", 0)
+    with pytest.raises(ValueError, match="lang"):
+        scrub_report("x", lang="fr")
