@@ -85,7 +85,6 @@ def register(root: typer.Typer) -> None:
             seed=seed, resume=resume, append=append, overwrite=overwrite, strict=strict,
             workers=workers if workers is not None else _default_workers(), allow_burned_in=allow_burned_in,
             allow_for_processing=allow_for_processing, quarantine_report=quarantine_report, quiet=quiet,
-            decoder=os.environ.get("MVKL_INGEST_DECODER", "mvkl.dicom:load_image"),
         )
         doc = run_ingest(opts)
         doc["store"] = display_path(out)

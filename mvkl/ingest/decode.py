@@ -129,7 +129,7 @@ def view_code(view: str | None) -> int:
 
 
 #: Modules the fork server imports once, so that each worker starts as a cheap fork.
-PRELOAD = ["mvkl.ingest.decode", "mvkl.dicom.load", "mvkl.dicom.scrub"]
+PRELOAD = ["mvkl.ingest.decode", "mvkl.dicom.load"]
 
 
 def _mp_context() -> Any:

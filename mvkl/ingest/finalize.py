@@ -205,7 +205,7 @@ def finalize(plan: Plan, work: WorkDir, opts: IngestOptions, existing: Existing 
               "seed": opts.seed, "history": [policy_entry]}
     attrs = {"deid": deid_profile(opts, deid_base), "sources": sources, "split_policy": sp,
              "key_fingerprint": key_fp,
-             "extra": {"ingest": {"workers_independent": True, "view_groups": "group 0 = CC, group 1 = MLO; "
+             "extra": {"ingest": {"plan_fingerprint": fp, "view_groups": "group 0 = CC, group 1 = MLO; "
                                   "first file of a group"}}}
     lumps_arr = {k: (np.array(v, dtype=object) if k == "report" else np.asarray(v)) for k, v in L.items()}
     for k in ("manifest", "manifest_known"):
@@ -226,10 +226,10 @@ def finalize(plan: Plan, work: WorkDir, opts: IngestOptions, existing: Existing 
                 images_arr[k] = np.concatenate([old_i[k], images_arr[k]]) if len(images_arr[k]) else old_i[k]
             parts.append(st.file["images/pixels"])
         parts.append(work.pixels())
+        summary["fingerprint"] = fp
+        atomic_write_json(work.path / "summary.json", summary)  # before the rename: see pipeline._completed
         violations = write_final(Path(opts.out), work.path, lumps_arr, images_arr, parts, attrs, size, dtype)
     if violations:
         raise MvklError("the store breaks its contract (nothing written): " + "; ".join(violations))
-    atomic_write_json(work.path / "summary.json", summary)
     work.remove()
-    summary["fingerprint"] = fp
     return summary

@@ -28,7 +28,7 @@ import json
 import logging
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +73,6 @@ class IngestOptions:
     quarantine_report: Path | None = None
     quiet: bool = False
     decoder: str = DEFAULT_DECODER
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def default_key_file() -> Path:
@@ -113,6 +112,21 @@ def _fingerprint(pseudonym: Any, opts: IngestOptions, plan: Plan, size: int, dty
     return str(pseudonym("plan", h.hexdigest()))
 
 
+def _completed(out: Path, work_path: Path) -> dict[str, Any] | None:
+    """The saved summary when ``out`` is the store this work directory finished (same plan)."""
+    try:
+        doc = json.loads((work_path / "summary.json").read_text(encoding="utf-8"))
+        import h5py
+
+        with h5py.File(out, "r") as f:
+            extra = json.loads(f.attrs.get("extra", "{}"))
+        if extra.get("ingest", {}).get("plan_fingerprint") == doc.get("fingerprint"):
+            return dict(doc)
+    except (OSError, ValueError, TypeError, AttributeError):
+        pass
+    return None
+
+
 def _stage_rate(n: int, t0: float) -> str:
     dt = time.monotonic() - t0
     return f"{n / dt:.1f} img/s" if dt > 0 and n else ""
@@ -132,12 +146,12 @@ def run_ingest(opts: IngestOptions) -> dict[str, Any]:
     t_start = time.monotonic()
     out = Path(opts.out)
     work_path = partial_dir(out)
-    if opts.resume and (work_path / "summary.json").is_file() and out.is_file():
+    done = _completed(out, work_path) if opts.resume else None
+    if done is not None:
         # Killed after the final rename, before the work directory was removed: already complete.
-        doc = json.loads((work_path / "summary.json").read_text(encoding="utf-8"))
         WorkDir(work_path, "", 0, "uint8", [], 0).remove()
         log.info("the interrupted ingest had already completed; removed its work directory")
-        return doc
+        return done
     if opts.append and opts.overwrite:
         raise InputError("--append and --overwrite exclude each other", code="usage")
     if opts.append and not out.is_file():
@@ -182,7 +196,7 @@ def run_ingest(opts: IngestOptions) -> dict[str, Any]:
                       n_existing_sources=len(existing.attrs.get("sources") or []) if existing else 0)
     fp = _fingerprint(pseudo, opts, plan, size, dtype, existing, key_fp)
     timing["plan_s"] = time.monotonic() - t0
-    if opts.overwrite and work_path.exists():
+    if opts.overwrite and not opts.resume and work_path.exists():
         WorkDir(work_path, fp, size, dtype, [], 0).remove()
     work = WorkDir.open(work_path, fp, size, dtype, resume=opts.resume)
     try:

@@ -81,3 +81,22 @@ def test_resume_refuses_another_plan(tmp_path: Path) -> None:
         run_ingest(IngestOptions(source=src, out=out, image_size=32, key_file=key, quiet=True))
     doc = run_ingest(IngestOptions(source=src, out=out, image_size=32, key_file=key, quiet=True, overwrite=True))
     assert doc["lumps"]["ingested"] == 3 and not work.exists()
+
+
+def test_resume_after_a_kill_between_rename_and_cleanup(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    make_mvkl_source(src, n_patients=3, hostile=False)
+    key, out = tmp_path / "k.key", tmp_path / "s.h5"
+    import mvkl.ingest.writer as W
+
+    real = W.WorkDir.remove
+    W.WorkDir.remove = lambda self: self.close()  # type: ignore[method-assign]  # "killed" before cleanup
+    try:
+        first = run_ingest(IngestOptions(source=src, out=out, image_size=32, key_file=key, quiet=True))
+    finally:
+        W.WorkDir.remove = real  # type: ignore[method-assign]
+    work = out.with_name(out.name + ".partial")
+    assert work.is_dir() and out.is_file()
+    digest = store_digest(out)
+    again = run_ingest(IngestOptions(source=src, out=out, image_size=32, key_file=key, quiet=True, resume=True))
+    assert again["lumps"] == first["lumps"] and not work.exists() and store_digest(out) == digest
