@@ -143,3 +143,21 @@ def test_append_a_batch(mg_store: tuple[Path, dict[str, Any]], mg_source: tuple[
 def test_help_has_an_example(run_cli: Callable[..., Any]) -> None:
     res = run_cli("ingest", "--help")
     assert res.exit_code == 0 and "mvkl ingest" in res.stdout and "--resume" in res.stdout
+
+
+def test_provided_split_leakage_fails_loudly(tmp_path: Path, key_file: Path, run_cli: Callable[..., Any]) -> None:
+    src = tmp_path / "src"
+    make_mvkl_source(src, n_patients=10, hostile=False)
+    train = pl.read_excel(src / "annotation" / "train_20220901.xlsx", infer_schema_length=0)
+    test_p = src / "annotation" / "test_20220901.xlsx"
+    test = pl.read_excel(test_p, infer_schema_length=0)
+    leaked = train["patient_id"][2]
+    test.with_columns(pl.when(pl.int_range(pl.len()) == 1).then(pl.lit(leaked)).otherwise(pl.col("patient_id"))
+                      .alias("patient_id")).write_excel(test_p)
+    out = tmp_path / "leak.h5"
+    res = run_cli("ingest", src, "--out", out, "--key-file", key_file, "--json")
+    assert res.exit_code == 2
+    probs = json.loads(res.stdout)["error"]["problems"]
+    assert len(probs) == 1 and probs[0]["code"] == "split-leakage"
+    assert "batch-1/train row 4" in probs[0]["message"] and "batch-1/test row 3" in probs[0]["message"]
+    assert leaked not in res.stdout + res.stderr and not out.exists()
