@@ -155,7 +155,7 @@ _RULES: tuple[_Rule, ...] = (
     _r("phone", r"(?<!\d)(?:(?:\+|00)86[ \t\-]?)?1[3-9]\d(?:[ \t\-]?\d{4}){2}(?!\d)", 5),
     _r("phone", r"(?:\+|00)86[ \t\-]?\(?0?\d{2,3}\)?[ \t\-]?\d{7,8}(?!\d)", 5),
     _r("phone", r"(?<![\d.])(?:\(0\d{2,3}\)|0\d{2,3})[ \t\-]?\d{7,8}(?!\d)", 5),
-    _r("phone", r"(?<![\d.])(?:\+?1[ \t.\-]?)?(?:\(\d{3}\)[ \t]?|\d{3}[ \t.\-])\d{3}[ \t.\-]\d{4}(?!\d)", 6, "en"),
+    _r("phone", r"(?<![\d.])(?:\+?1[ \t.\-]?)?(?:\(\d{3}\)[ \t]?|\d{3}[ \t.\-])\d{3,4}[ \t.\-]\d{4}(?!\d)", 6, "en"),
     _r("time", r"(?<![\d.:])(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?(?:\s*[AaPp]\.?[Mm]\.?)?(?![\d:])", 6),
     _r("time", r"\b(?:1[0-2]|0?[1-9])\s*(?:a\.m\.|p\.m\.|am|pm|AM|PM)(?![A-Za-z])", 6, "en"),
     _r("time", r"(?:(?:上午|下午|晚上|早上|凌晨|中午|傍晚)\s*)?(?:[01]?\d|2[0-3])\s*[时点]\s*[0-5]?\d\s*分"
@@ -187,6 +187,22 @@ def _bounded(body: str, raw: str) -> str:
     return f"{start}(?:{body}){end}"
 
 
+def _name_variants(group: str) -> set[str]:
+    """Spellings of a DICOM person name ``family^given^middle^prefix^suffix`` (PS3.5 6.2.1):
+    family-first and given-first, with and without the middle name, with the prefix."""
+    comps = [c.strip() for c in group.split("^")] + [""] * 5
+    family, given, middle, prefix, _suffix = comps[:5]
+    out = {" ".join(c for c in comps[:5] if c)}
+    if family and given:
+        for mid in {middle, ""}:
+            out.add(" ".join(x for x in (given, mid, family) if x))
+            out.add(" ".join(x for x in (family, given, mid) if x))
+            out.add(family + ", " + " ".join(x for x in (given, mid) if x))
+            if prefix:
+                out.add(" ".join(x for x in (prefix, given, mid, family) if x))
+    return {v for v in out if v}
+
+
 def _identifier_patterns(identifiers: Iterable[str]) -> list[str]:
     pats: list[tuple[int, str]] = []
     for raw in identifiers:
@@ -200,22 +216,26 @@ def _identifier_patterns(identifiers: Iterable[str]) -> list[str]:
         variants = {s}
         if "^" in s or "=" in s:
             for group in s.split("="):
-                parts = [p.strip() for p in group.split("^") if p.strip()]
-                if not parts:
-                    continue
-                variants.add(" ".join(parts))
-                if len(parts) > 1:
-                    variants.add(" ".join(parts[1:] + parts[:1]))
-                    variants.add(parts[0] + ", " + " ".join(parts[1:]))
+                variants |= _name_variants(group)
         for v in variants:
             tokens = [t for t in re.split(r"[\s\^,]+", v) if t]
             if not tokens:
                 continue
             sep = r"[\s\^,]*" if all(_is_cjk(t) for t in tokens) else r"[\s\^,]+"
-            body = sep.join(re.escape(t) for t in tokens) if len(tokens) > 1 else _literal(tokens[0])
+            # an initial may be written with a period ("Ruth N. Haddad")
+            body = sep.join(re.escape(t) + (r"\.?" if len(t) == 1 and t.isalpha() else "") for t in tokens) \
+                if len(tokens) > 1 else _literal(tokens[0])
             pats.append((len(v), _bounded(body, v)))
     pats.sort(key=lambda p: -p[0])
     return [p for _, p in pats]
+
+
+def _identifier_kind(value: str) -> str:
+    """Placeholder kind of a header identifier match: phone-like, other digits (ID), or a name."""
+    digits = sum(c.isdigit() for c in value)
+    if digits >= 7 and re.fullmatch(r"\+?[\d\s().\-]+", value):
+        return "phone" if re.search(r"[\s()\-+]", value.strip()) or value.startswith("1") else "id"
+    return "id" if digits else "name"
 
 
 def _spans(text: str, identifiers: Iterable[str], lang: str) -> list[tuple[int, int, str]]:
@@ -224,7 +244,7 @@ def _spans(text: str, identifiers: Iterable[str], lang: str) -> list[tuple[int, 
     id_pats = _identifier_patterns(identifiers)
     for pat in id_pats:
         for m in re.finditer(pat, probe, re.IGNORECASE):
-            kind = "id" if re.search(r"\d", m.group(0)) else "name"
+            kind = _identifier_kind(m.group(0))
             found.append((0, m.start(), m.end(), 0, kind))
     for rule in _RULES:
         if lang != "auto" and rule.langs not in ("both", lang):

@@ -10,7 +10,7 @@ from scipy import ndimage
 
 from mvkl.dicom import PixelPolicy, load_image
 from mvkl.dicom import geometry as G
-from mvkl.dicom.pixels import DISPLAY_MAX
+from mvkl.dicom.pixels import DISPLAY_MAX, otsu_threshold
 from mvkl.quarantine import QuarantineError, Reason
 from tests.dicom.mkdicom import phantom, write_mg
 
@@ -129,6 +129,37 @@ def test_mask_drops_markers_and_fills_holes() -> None:
     np.testing.assert_array_equal(mask, ndimage.binary_fill_holes(breast | (img > 0) & breast))
     assert G.chest_wall_left(mask)
     assert G.bounding_box(mask) == (11, 0, 90, 50)
+
+
+def _breast(h: int = 200, w: int = 160) -> np.ndarray:
+    yy, xx = np.mgrid[0:h, 0:w]
+    return (yy - h / 2) ** 2 / (0.45 * h) ** 2 + xx**2 / (0.8 * w) ** 2 < 1
+
+
+def test_threshold_keeps_fatty_tissue_next_to_dense_tissue() -> None:
+    """A wide breast histogram (dark fat, bright dense tissue and pectoral muscle) on a clipped
+    black background: Otsu alone cuts the fat away, the capped threshold keeps it."""
+    rng = np.random.default_rng(5)
+    breast = _breast()
+    img = np.zeros(breast.shape)
+    xx = np.arange(breast.shape[1])[None, :].repeat(breast.shape[0], 0)
+    img[breast] = np.where(xx[breast] < 40, 0.85, 0.12) + rng.normal(0, 0.02, int(breast.sum()))
+    disp = np.clip(img * DISPLAY_MAX, 0, DISPLAY_MAX).astype(np.uint16)
+    mask = G.breast_mask(disp)
+    assert (mask & breast).sum() >= 0.98 * breast.sum() and not (mask & ~breast).any()
+    otsu_only = (disp >> 8) > otsu_threshold(np.bincount((disp >> 8).ravel(), minlength=256))
+    assert (otsu_only & breast).sum() < 0.6 * breast.sum()  # what the cap is for
+
+
+def test_threshold_above_a_noisy_background() -> None:
+    rng = np.random.default_rng(6)
+    breast = _breast()
+    img = rng.normal(0.10, 0.01, breast.shape)  # film-like background
+    img[breast] = rng.uniform(0.3, 0.9, int(breast.sum()))
+    disp = np.clip(img * DISPLAY_MAX, 0, DISPLAY_MAX).astype(np.uint16)
+    t = G.foreground_threshold(np.bincount((disp >> 8).ravel(), minlength=256))
+    assert 0.12 * 255 < t < 0.3 * 255
+    np.testing.assert_array_equal(G.breast_mask(disp), breast)
 
 
 def test_empty_images() -> None:

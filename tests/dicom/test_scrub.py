@@ -92,6 +92,18 @@ def test_header_identifiers_with_name_variants() -> None:
     assert got == ("Seen at [NAME], ID [ID] ok; 1CT10 not", 2)
 
 
+def test_person_name_spellings_are_one_span() -> None:
+    text = "Patient Ruth Haddad; Haddad Ruth N; Ruth N. Haddad; HADDAD, RUTH; Dr Ruth"
+    got = scrub_report(text, ["HADDAD^RUTH^N"])
+    assert got == ("Patient [NAME]; [NAME]; [NAME]; [NAME]; Dr [NAME]", 5)
+    assert scrub_report("Mrs Jane Smith", ["SMITH^JANE^^MRS"]) == ("[NAME]", 1)
+
+
+def test_phone_identifiers_get_the_phone_placeholder() -> None:
+    got = scrub_report("联系电话15913079023; call (555) 0110-8986", ["15913079023"])
+    assert got == ("联系电话[PHONE]; call [PHONE]", 2)
+
+
 def test_header_identifiers_win_over_patterns_and_short_ones_are_ignored() -> None:
     # a 6-digit patient ID is no pattern match on its own; the header makes it one
     assert scrub_report("Ref 654321 seen.", ["654321"]) == ("Ref [ID] seen.", 1)
