@@ -88,9 +88,10 @@ def _make_files(root: Path, kind: str, n: int, unique: int, shape: tuple[int, in
 
 
 def run(n: int = 32, n_full: int = 16, unique: int = 4, image_size: int = 256, workers: tuple[int, ...] = (1, 2),
-        quiet: bool = True, sizes: dict[str, tuple[int, int]] | None = None) -> dict[str, Any]:
+        quiet: bool = True, sizes: dict[str, tuple[int, int]] | None = None, repeat: int = 3) -> dict[str, Any]:
     """Measure ``load_image`` and the ingest pipeline at both sizes (see the module docstring);
-    ``sizes`` overrides :data:`SIZES` (tests use small images)."""
+    each figure is the best of ``repeat`` runs (the machine may be shared); ``sizes`` overrides
+    :data:`SIZES` (tests use small images)."""
     sizes = sizes or SIZES
     import polars as pl
 
@@ -116,32 +117,36 @@ def run(n: int = 32, n_full: int = 16, unique: int = 4, image_size: int = 256, w
             rels = _make_files(root / "src", kind, count, unique, sizes[kind])
             rows, cols = sizes[kind]
             load_image(root / "src" / rels[0], policy)  # warm-up (imports, caches)
-            t0 = time.perf_counter()
-            for r in rels:
-                load_image(root / "src" / r, policy)
-            dt = time.perf_counter() - t0
+            best = float("inf")
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                for r in rels:
+                    load_image(root / "src" / r, policy)
+                best = min(best, time.perf_counter() - t0)
             doc[f"{kind}_shape"] = f"{rows}x{cols}"
-            doc[f"{kind}_load_image_per_s_1_core"] = count / dt
+            doc[f"{kind}_load_image_per_s_1_core"] = count / best
             table = root / "src" / f"{kind}.csv"
             pl.DataFrame({"patient_id": [f"p{i}" for i in range(count)], "study_id": ["s"] * count,
                           "cc_path": rels, "mlo_path": [""] * count, "label": ["benign"] * count}).write_csv(table)
             for w in workers:
                 out = root / f"{kind}-{w}.h5"
-                t0 = time.perf_counter()
-                res = run_ingest(IngestOptions(source=table, out=out, format="csv", image_size=image_size,
-                                               key_file=key, workers=w, quiet=quiet, dataset=f"bench-{kind}"))
-                dt = time.perf_counter() - t0
-                dec = res["timing"]["decode_s"]
-                doc[f"{kind}_pipeline_{w}w_per_s"] = count / dt
-                doc[f"{kind}_pipeline_{w}w_decode_per_s"] = count / dec
-                doc[f"{kind}_pipeline_{w}w_decode_per_s_per_worker"] = count / dec / w
-                doc[f"{kind}_pipeline_{w}w_fixed_s"] = dt - dec
-                with contextlib.suppress(FileNotFoundError):
-                    out.unlink()
+                best_total = best_dec = float("inf")
+                for _ in range(repeat):
+                    t0 = time.perf_counter()
+                    res = run_ingest(IngestOptions(source=table, out=out, format="csv", image_size=image_size,
+                                                   key_file=key, workers=w, quiet=quiet, dataset=f"bench-{kind}"))
+                    best_total = min(best_total, time.perf_counter() - t0)
+                    best_dec = min(best_dec, res["timing"]["decode_s"])
+                    with contextlib.suppress(FileNotFoundError):
+                        out.unlink()
+                doc[f"{kind}_pipeline_{w}w_per_s"] = count / best_total
+                doc[f"{kind}_pipeline_{w}w_decode_per_s"] = count / best_dec
+                doc[f"{kind}_pipeline_{w}w_decode_per_s_per_worker"] = count / best_dec / w
+                doc[f"{kind}_pipeline_{w}w_fixed_s"] = best_total - best_dec
             if 1 in workers:
                 doc[f"{kind}_decode_overhead_1w"] = 1.0 - doc[f"{kind}_pipeline_1w_decode_per_s"] / doc[
                     f"{kind}_load_image_per_s_1_core"]
-    doc["n_synthetic"], doc["n_full_field"] = n, n_full
+    doc["n_synthetic"], doc["n_full_field"], doc["repeat"] = n, n_full, repeat
     doc["note"] = ("*_per_s: end to end (tables, plan, decode, journal, HDF5 store); *_decode_per_s: the decode "
                    "phase only (warm fork server; pool_start_*_s is the cold start paid once per run); "
                    "*_fixed_s: the rest; *_decode_overhead_1w: pipeline cost over bare load_image; files are "

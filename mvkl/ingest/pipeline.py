@@ -203,8 +203,9 @@ def run_ingest(opts: IngestOptions) -> dict[str, Any]:
         n_done_before = sum(len(plan.units[i].images) for i in range(len(work.units)))
         if work.units:
             log.info("resuming: %d of %d units already done", len(work.units), len(plan.units))
+        policy = _policy(opts, size, dtype)
         t0 = time.monotonic()
-        _decode_all(plan, work, opts, _policy(opts, size, dtype), scrub_report)
+        _decode_all(plan, work, opts, policy, scrub_report)
         timing["decode_s"] = time.monotonic() - t0
         t0 = time.monotonic()
         doc = finalize(plan, work, opts, existing, result, size, dtype, key_fp, DEID_PROFILE, fp)

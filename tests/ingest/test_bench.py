@@ -10,7 +10,7 @@ from mvkl.bench import store as bench_store
 
 
 def test_bench_ingest_figures() -> None:
-    doc = bench_ingest.run(n=3, n_full=2, unique=2, image_size=32, workers=(1,),
+    doc = bench_ingest.run(n=3, n_full=2, unique=2, image_size=32, workers=(1,), repeat=1,
                            sizes={"synthetic": (96, 80), "full_field": (160, 128)})
     for kind in ("synthetic", "full_field"):
         assert doc[f"{kind}_load_image_per_s_1_core"] > 0
