@@ -90,7 +90,7 @@ def write_mg(path: str | Path, pixels: np.ndarray, *, laterality: str | None = "
     ds.Rows, ds.Columns = arr.shape[-2:]
     if frames:
         ds.NumberOfFrames = frames
-    ba = 8 if arr.dtype.itemsize == 1 else 16
+    ba = {1: 8, 2: 16, 4: 32}.get(arr.dtype.itemsize, 16)
     ds.BitsAllocated = ba
     if bits is not None:
         ds.BitsStored, ds.HighBit = bits, bits - 1
@@ -127,7 +127,8 @@ def write_mg(path: str | Path, pixels: np.ndarray, *, laterality: str | None = "
             ds.PixelPaddingRangeLimit = padding[1]
     for k, v in (extra or {}).items():
         setattr(ds, k, v)
-    dtype = {8: np.uint8, 16: np.uint16}[ba] if pixel_representation == 0 else {8: np.int8, 16: np.int16}[ba]
+    dtype = ({8: np.uint8, 16: np.uint16, 32: np.uint32} if pixel_representation == 0
+             else {8: np.int8, 16: np.int16, 32: np.int32})[ba]
     order = ">" if transfer_syntax == "1.2.840.10008.1.2.2" else "<"  # big endian OW is byte-swapped
     ds.PixelData = arr.astype(np.dtype(dtype).newbyteorder(order)).tobytes()
     if _UID(transfer_syntax).is_compressed:

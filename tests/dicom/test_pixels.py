@@ -69,7 +69,7 @@ def test_rescale_and_monochrome1_on_cr_6154() -> None:
     np.testing.assert_allclose(_display(path), expected, atol=ONE)
 
 
-@pytest.mark.parametrize("name", ["RG1_UNCR.dcm", "MR_small.dcm"])
+@pytest.mark.parametrize("name", ["RG1_UNCR.dcm", "RG3_UNCR.dcm", "MR_small.dcm"])
 def test_window_files_match_pydicom_chain(name: str) -> None:
     path = _testfile(name)
     ds = pydicom.dcmread(path)
@@ -180,6 +180,24 @@ def test_signed_and_8_bit_data_follow_the_float_reference(tmp_path: Path) -> Non
     img8 = (phantom(64, 48) >> 4).astype(np.uint8)
     p8 = write_mg(tmp_path / "u8.dcm", img8, bits=8, window=(128, 256))
     np.testing.assert_allclose(_display(p8), window(img8, 128, 256), atol=ONE)
+
+
+def test_lossless_j2k_radiograph_equals_uncompressed() -> None:
+    a = load_image(_testfile("RG1_UNCR.dcm"), PixelPolicy(image_size=128))
+    b = load_image(_testfile("RG1_J2KR.dcm"), PixelPolicy(image_size=128))
+    np.testing.assert_array_equal(a.pixels, b.pixels)
+    assert a.crop_box == b.crop_box and a.flipped == b.flipped
+
+
+def test_32_bit_data_takes_the_float_path_with_the_same_result(tmp_path: Path) -> None:
+    img = phantom(64, 48, lesion=(30, 10))
+    p16 = write_mg(tmp_path / "a.dcm", img, rescale=(1.5, -20), window=(2000, 3000))
+    p32 = write_mg(tmp_path / "b.dcm", img.astype(np.uint32), bits=12, rescale=(1.5, -20), window=(2000, 3000))
+    ds = read_dataset(p32)
+    assert build_display_map(ds, decode_pixels(ds)).lut is None
+    np.testing.assert_allclose(_display(p32), _display(p16), atol=ONE)
+    a, b = load_image(p16, PixelPolicy(image_size=32)), load_image(p32, PixelPolicy(image_size=32))
+    assert np.abs(a.pixels.astype(int) - b.pixels.astype(int)).max() <= 1
 
 
 def test_lut_path_equals_float_transfer(tmp_path: Path) -> None:

@@ -169,3 +169,25 @@ def test_native_view_is_zero_copy_and_bits_above_bitsstored_are_ignored(tmp_path
     ds = read_dataset(tmp_path / "junk.dcm")
     raw = decode_pixels(ds)
     assert not raw.masked and not raw.array.flags.owndata
+
+
+def test_corrupted_bytes_never_escape_as_other_exceptions(tmp_path: Path) -> None:
+    """Random byte damage anywhere in a valid file: an image or a QuarantineError, nothing else."""
+    src = write_mg(tmp_path / "ok.dcm", phantom(48, 40))
+    data = bytearray(src.read_bytes())
+    rng = np.random.default_rng(7)
+    reasons = set()
+    for i in range(60):
+        bad = bytearray(data)
+        for pos in rng.integers(0, len(bad), size=int(rng.integers(1, 12))):
+            bad[int(pos)] = int(rng.integers(0, 256))
+        if i % 3 == 0:
+            bad = bad[: int(rng.integers(1, len(bad)))]
+        p = tmp_path / f"bad{i}.dcm"
+        p.write_bytes(bytes(bad))
+        try:
+            out = load_image(p, PixelPolicy(image_size=16))
+            assert out.pixels.shape == (16, 16)
+        except QuarantineError as e:
+            reasons.add(e.reason)
+    assert Reason.TRUNCATED in reasons
