@@ -176,6 +176,7 @@ def finalize(plan: Plan, work: WorkDir, opts: IngestOptions, existing: Existing 
     if not kept and not existing:
         raise MvklError("every lump was quarantined; nothing to store (see the summary with --json)")
     n_q = len(quarantined)
+    quarantined.sort(key=lambda q: (q.table, q.row, q.view is None, q.view or ""))
     summary = build_summary(plan, result, quarantined, kept, L, len(img_row), spans_total, dict(warnings),
                             existing.n_lumps if existing else 0, existing.n_images if existing else 0)
     if opts.quarantine_report:
