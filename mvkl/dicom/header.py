@@ -12,7 +12,8 @@ that equals a CID 4014 meaning) -> View Position (``CC``, ``MLO``, ``ML``, ``LM`
 Description / Protocol Name -> ``"other"``.
 
 Laterality: Image Laterality -> Laterality -> Frame Laterality (functional groups) -> a view
-position prefix (``LCC``) -> tokens in Series Description / Protocol Name -> Patient Orientation
+position prefix (``LCC``) -> tokens in Series Description / Protocol Name (``L CC``, ``LEFT``,
+``左乳``) -> Patient Orientation
 (for CC/MLO-family views the column direction points medially: ``R``/``FR`` = left breast) ->
 ``"U"``. Pixel-based side detection gives orientation, not laterality, and is never used here.
 
@@ -241,6 +242,8 @@ def resolve_laterality(ds: Dataset, view: str | None = None) -> str:
         word = _SIDE_WORD.search(text)
         if word:
             return word.group(1)[0]
+        if ("左" in text) != ("右" in text):  # Chinese descriptions: 左乳 / 右乳
+            return "L" if "左" in text else "R"
     view = view or resolve_view(ds)
     orient = element_value(ds, "PatientOrientation")
     if view in ("CC", "MLO", "XCCL", "XCCM") and orient is not None and not isinstance(orient, str):

@@ -262,7 +262,7 @@ def _is_inverse(ds: Dataset) -> bool:
     return photometric == "MONOCHROME1" or shape == "INVERSE"
 
 
-def _padding(ds: Dataset, signed: bool, bits_stored: int) -> tuple[int, int] | None:
+def _padding(ds: Dataset, signed: bool) -> tuple[int, int] | None:
     pad = element_value(ds, "PixelPaddingValue")
     if pad is None or pad == "":
         return None
@@ -285,7 +285,7 @@ def build_display_map(ds: Dataset, raw: RawPixels, *, voi_index: int = 0, percen
     signed = int(element_value(ds, "PixelRepresentation", 0) or 0) == 1
     bits_stored = int(element_value(ds, "BitsStored", 16) or 16)
     inverted = _is_inverse(ds)
-    padding = _padding(ds, signed, bits_stored)
+    padding = _padding(ds, signed)
     lut_path = arr.dtype.kind in "iu" and arr.dtype.itemsize in (1, 2)
     sample = arr[::sample_stride, ::sample_stride]
 

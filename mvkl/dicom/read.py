@@ -71,7 +71,7 @@ NATIVE_SYNTAXES: dict[str, str] = {
 }
 _DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
 _GRAYSCALE = ("MONOCHROME1", "MONOCHROME2")
-_EOF_HINTS = ("end of file", "eof", "unexpected end", "fewer bytes", "truncated")
+_EOF_HINTS = ("end of file", "unexpected end", "fewer bytes")
 
 _quiet_lock = threading.RLock()
 _quiet_depth = 0

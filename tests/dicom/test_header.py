@@ -75,6 +75,8 @@ def _frame_laterality(value: str) -> Sequence:
     ({"ViewPosition": "RMLO"}, "R"),
     ({"SeriesDescription": "L CC"}, "L"),
     ({"SeriesDescription": "RIGHT BREAST"}, "R"),
+    ({"SeriesDescription": "左乳 CC"}, "L"),
+    ({"ProtocolName": "双侧乳腺 右 左"}, "U"),
     ({"ViewPosition": "CC", "PatientOrientation": ["A", "R"]}, "L"),
     ({"ViewPosition": "CC", "PatientOrientation": ["P", "L"]}, "R"),
     ({"ViewPosition": "MLO", "PatientOrientation": ["A", "FR"]}, "L"),
