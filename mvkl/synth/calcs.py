@@ -27,7 +27,7 @@ from mvkl.synth.raster import splat
 __all__ = ["calc_particles", "render_calcs"]
 
 F64 = npt.NDArray[np.float64]
-_DENSITY = {"calc_density.low": 0.22, "calc_density.high": 0.55}
+_DENSITY = {"calc_density.low": 0.4, "calc_density.high": 0.95}
 _SIZE = {"calc_size.tiny": 0.45, "calc_size.coarse": 1.8}
 _PER_PX2 = 4.0
 
@@ -73,7 +73,7 @@ def _particle(rng: np.random.Generator, shape: str | None, mm: float, px_per_mm:
         sub = rng.integers(4)
         if sub == 0:  # annular
             r = 0.45 * mm * p
-            return _disc(rng, r, r * 0.6)
+            return _disc(rng, r, r * 0.55, arc=2 * np.pi * rng.uniform(0.6, 1.0))
         if sub == 1:  # crescentic
             r = 0.5 * mm * p
             return _disc(rng, r, r * 0.65, arc=np.pi * rng.uniform(0.7, 1.2))
@@ -93,9 +93,9 @@ def _particle(rng: np.random.Generator, shape: str | None, mm: float, px_per_mm:
             )
         if sub == 1:  # large rod-like
             return _rod(rng, 3.0 * mm * p, 0.5 * mm * p, duct + rng.normal(0, 0.3))
-        if sub == 2:  # eggshell rim
-            r = 1.8 * mm * p
-            return _disc(rng, r, r * 0.85)
+        if sub == 2 and rng.random() < 0.5:  # eggshell rim, usually incomplete
+            r = 1.6 * mm * p * rng.uniform(0.7, 1.2)
+            return _disc(rng, r, r * 0.8, arc=2 * np.pi * rng.uniform(0.4, 0.85))
         return _disc(rng, 0.5 * mm * p)  # granular
     return _disc(rng, 0.25 * mm * p)  # shape not annotated: punctate
 
@@ -125,7 +125,7 @@ def calc_particles(spec: LesionSpec, g: Geometry, extent_px: float) -> tuple[F64
         n = int(rng.integers(6, 24))
         pos = np.clip(rng.normal(0, half / 2.2, (n, 2)), -half, half)
     # Per-view projection: rotate and stretch the layout a little.
-    rot = float(vrng.normal(0, 0.35))
+    rot = float(vrng.normal(0, 0.2))
     stretch = float(vrng.uniform(0.8, 1.2))
     cr, sr = np.cos(rot), np.sin(rot)
     pos = np.column_stack([(pos[:, 0] * cr + pos[:, 1] * sr) * stretch, -pos[:, 0] * sr + pos[:, 1] * cr])
@@ -135,9 +135,9 @@ def calc_particles(spec: LesionSpec, g: Geometry, extent_px: float) -> tuple[F64
         scale = _SIZE.get(size or "", 1.0)
         if size == "calc_size.uneven":
             scale = float(np.exp(rng.uniform(np.log(0.35), np.log(2.2))))
-        amp = _DENSITY.get(dens or "", 0.42)
+        amp = _DENSITY.get(dens or "", 0.7)
         if dens == "calc_density.uneven":
-            amp = float(rng.uniform(0.15, 0.7))
+            amp = float(rng.uniform(0.3, 1.1))
         pts = _particle(rng, shape, 0.6 * scale, px_per_mm, duct)
         ys.append(pts[:, 0] + pos[i, 0] + spec.cy)
         xs.append(pts[:, 1] + pos[i, 1] + spec.cx)

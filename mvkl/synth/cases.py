@@ -52,6 +52,11 @@ VENDORS: tuple[Vendor, ...] = (
 )
 
 
+# Vendors of the three stations of the first and second institution: each institution has
+# MONOCHROME1 and MONOCHROME2 units and a SIGMOID VOI LUT; the first also a two-window unit.
+_STATION_VENDORS = ((0, 1, 3), (2, 4, 1))
+
+
 def make_uid(*parts: object) -> str:
     """A deterministic DICOM UID (root + decimal digest of ``parts``), at most 64 characters."""
     digest = int.from_bytes(hashlib.sha256("|".join(map(str, parts)).encode()).digest()[:20], "big")
@@ -290,7 +295,7 @@ def draw_cases(exams: int, seed: int = 0, lang: str = "en", image_size: int = 10
         pat = patients[p]
         inst = insts[pat.institution]
         station = int(erng.integers(len(inst.station_names)))
-        vendor = VENDORS[(pat.institution * 2 + station) % len(VENDORS)]
+        vendor = VENDORS[_STATION_VENDORS[pat.institution % 2][station]]
         age = (date - pat.identity.birth_date).days // 365
         acc = f"MG{date:%y%m%d}{e % 10000:04d}" if lang == "zh" else f"A{date:%Y%m%d}{int(erng.integers(10**4)):04d}"
         exam = Exam(

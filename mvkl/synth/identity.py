@@ -241,8 +241,8 @@ def _address(rng: np.random.Generator, lang: str) -> str:
 
 
 def draw_institution(rng: np.random.Generator, lang: str) -> Institution:
-    """A fake hospital with 1-3 mammography stations, staff names and a switchboard number."""
-    n_st = int(rng.integers(1, 4))
+    """A fake hospital with three mammography stations, staff names and a switchboard number."""
+    n_st = 3
     if lang == "zh":
         city, city_py = _pick(rng, _ZH_CITIES)
         no = ["第一", "第二", "第三", "第六"][int(rng.integers(4))]

@@ -43,7 +43,10 @@ __all__ = [
 ]
 
 F32 = npt.NDArray[np.float32]
-_CONTRAST = {"mass_density.low": 0.085, "mass_density.median": 0.13, "mass_density.high": 0.19}
+# Attenuation level of the mass tissue (fat ~0.3, fibroglandular tissue up to ~0.62): a mass adds
+# k * (level - background), k = its thickness fraction, so a low-density mass darkens dense tissue,
+# an equal-density one merges with it and a high-density one stands out everywhere.
+_LEVEL = {"mass_density.low": 0.43, "mass_density.median": 0.55, "mass_density.high": 0.7}
 
 
 def has(m: npt.NDArray[np.uint8], key: str) -> bool:
@@ -90,7 +93,8 @@ def _harmonics(rng: np.random.Generator, m: npt.NDArray[np.uint8]) -> list[tuple
     else:
         out += [(k, float(rng.normal(0, 0.012)), float(rng.uniform(0, 6.3))) for k in (2, 3)]
     if has(m, "mass_edge.microlobulated"):
-        out.append((int(rng.integers(16, 27)), float(rng.uniform(0.035, 0.055)), float(rng.uniform(0, 6.3))))
+        for _ in range(3):
+            out.append((int(rng.integers(14, 30)), float(rng.uniform(0.012, 0.022)), float(rng.uniform(0, 6.3))))
     return out
 
 
@@ -125,7 +129,9 @@ def render_mass(img: F32, g: Geometry, spec: LesionSpec) -> None:
     vrng = np.random.default_rng([spec.view_seed, 12])
     harm = _harmonics(srng, m)
     spic = has(m, "mass_edge.spiculated")
-    extent = max(spec.a, spec.b) * (1.4 + (1.6 if spic else 0.0) + (1.2 if has(m, "misc.comet_tail_sign") else 0.0))
+    margin = option_of(m, "mass_edge")
+    grow = 1.6 + (1.6 if spic else 0.0) + (1.0 if margin == "mass_edge.obscured" else 0.0)
+    extent = max(spec.a, spec.b) * (grow + (1.6 if has(m, "misc.comet_tail_sign") else 0.0))
     win = window(g.shape, spec.cy, spec.cx, extent + g.px(3.0))
     if win.empty:
         return
@@ -133,26 +139,23 @@ def render_mass(img: F32, g: Geometry, spec: LesionSpec) -> None:
     r, cphi, sphi = _polar(spec, dy, dx)
     R = _contour(spec, cphi, sphi, harm)
     density = option_of(m, "mass_density")
-    contrast = np.float32(_CONTRAST.get(density or "", 0.12) * float(vrng.uniform(0.9, 1.1)))
-    margin = option_of(m, "mass_edge")
-    edge_mm = {
-        "mass_edge.well_circumscribed": 0.2,
-        "mass_edge.microlobulated": 0.35,
-        "mass_edge.spiculated": 0.6,
-        "mass_edge.obscured": 1.6,
-    }.get(margin or "", 0.8)
+    level = np.float32(_LEVEL.get(density or "", 0.55) * float(vrng.uniform(0.96, 1.04)))
+    edge_mm = {"mass_edge.well_circumscribed": 0.15, "mass_edge.microlobulated": 0.25,
+               "mass_edge.spiculated": 0.6, "mass_edge.obscured": 1.8}.get(margin or "", 0.8)
     edge = np.float32(max(0.45, g.px(edge_mm)))
     core = sigmoid((R - r) / edge)
-    dome = core * (np.float32(0.72) + np.float32(0.28) * np.sqrt(np.clip(1.0 - (r / R) ** 2, 0.0, 1.0)))
+    dome = core * (np.float32(0.55) + np.float32(0.45) * np.sqrt(np.clip(1.0 - (r / R) ** 2, 0.0, 1.0)))
     tex = power_noise(vrng, dome.shape, 2.5) if min(dome.shape) > 8 else np.zeros_like(dome)
     local = img[win.slices]
-    local += contrast * dome * (np.float32(1.0) + np.float32(0.12) * tex)
+    k = np.float32(0.85) * dome
+    contrast = np.float32(max(0.05, float(level) - 0.35))   # for the signs drawn with the mass
+    local += k * (level * (np.float32(1.0) + np.float32(0.06) * tex) - local)
     if margin == "mass_edge.obscured":
         # Overlapping fibroglandular patches hide 40-70 % of the border.
         for _ in range(int(vrng.integers(2, 5))):
             th = float(vrng.uniform(0, 2 * np.pi))
             py, px_ = np.float32(spec.radius * 0.95 * np.sin(th)), np.float32(spec.radius * 0.95 * np.cos(th))
-            size = np.float32(spec.radius * vrng.uniform(0.5, 0.9))
+            size = np.float32(spec.radius * vrng.uniform(0.35, 0.6))
             blob = np.exp(-((dy - py) ** 2 + (dx - px_) ** 2) / (2 * size * size))
             local += np.float32(0.11) * blob * np.clip(np.float32(0.8) + np.float32(0.4) * tex, 0, None)
     if has(m, "misc.halo_sign"):
@@ -161,16 +164,17 @@ def render_mass(img: F32, g: Geometry, spec: LesionSpec) -> None:
     if has(m, "misc.comet_tail_sign"):
         _comet_tail(local, spec, dy, dx, vrng, contrast)
     if spic:
-        n = int(srng.integers(10, 23))
+        n = int(srng.integers(12, 30))
         lines, amps = [], []
-        for i in range(n):
-            th = 2 * np.pi * (i + srng.uniform(-0.3, 0.3)) / n + spec.angle
-            rb = spec.radius * 0.85
+        for _ in range(n):
+            th = float(srng.uniform(0, 2 * np.pi))
+            rb = spec.radius * float(srng.uniform(0.9, 1.05))
             start = (spec.cy + rb * np.sin(th), spec.cx + rb * np.cos(th))
-            length = spec.radius * float(srng.uniform(0.6, 1.6))
-            lines.append(random_walk(srng, start, th, length, max(1.0, length / 12), 0.06))
-            amps.append(float(contrast) * float(srng.uniform(0.6, 1.0)))
-        draw_polylines(img, lines, max(0.6, g.px(0.3)), 0.0, taper=0.9, amplitudes=amps)
+            length = spec.radius * float(srng.uniform(0.3, 1.8))
+            lines.append(random_walk(srng, start, th + float(srng.normal(0, 0.2)), length, max(1.0, length / 12),
+                                     0.1))
+            amps.append(float(contrast) * float(srng.uniform(0.2, 0.5)))
+        draw_polylines(img, lines, max(0.45, g.px(0.15)), 0.0, taper=0.95, amplitudes=amps)
 
 
 def _comet_tail(local: F32, spec: LesionSpec, dy: F32, dx: F32, rng: np.random.Generator, contrast: float) -> None:
@@ -212,9 +216,10 @@ def render_signs(img: F32, g: Geometry, spec: LesionSpec, skin_point: tuple[floa
         for i in range(n):
             th = 2 * np.pi * (i + rng.uniform(-0.4, 0.4)) / n
             ln = R * float(rng.uniform(1.0, 2.4))
-            start = (spec.cy + 0.15 * R * np.sin(th), spec.cx + 0.15 * R * np.cos(th))
-            lines.append(random_walk(rng, start, th, ln, max(1.0, ln / 10), 0.05))
-        draw_polylines(img, lines, max(0.6, g.px(0.3)), 0.075, taper=0.85)
+            r0 = R * float(rng.uniform(0.25, 0.6))
+            start = (spec.cy + r0 * np.sin(th), spec.cx + r0 * np.cos(th))
+            lines.append(random_walk(rng, start, th + float(rng.normal(0, 0.15)), ln, max(1.0, ln / 10), 0.08))
+        draw_polylines(img, lines, max(0.5, g.px(0.2)), 0.06, taper=0.85)
     if has(m, "misc.focal_asymmetric_density"):
         win = window(img.shape, spec.cy, spec.cx, R * 3.2)
         if not win.empty:
