@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from mvkl.dicom import scrub_report
+from mvkl.dicom.scrub import PLACEHOLDERS
 
 # (input, expected output, spans replaced)
 ENGLISH: list[tuple[str, str, int]] = [
@@ -119,3 +121,14 @@ def test_language_selection_and_empty() -> None:
     assert scrub_report("") == ("", 0)
     with pytest.raises(ValueError, match="lang"):
         scrub_report("x", lang="fr")
+
+
+def test_random_text_never_breaks_and_counts_match() -> None:
+    rng = np.random.default_rng(11)
+    alphabet = list("0123456789 ./-:：()+年月日号点分时 ABCDEFGHIJKLMNOPQRSTUVWXYZ abcdefghijklmnop"
+                    "张三李四王五乳腺肿块钙化,，。@\n")
+    for _ in range(200):
+        text = "".join(rng.choice(alphabet, size=int(rng.integers(0, 200))))
+        out, n = scrub_report(text, ["张三", "AB12345"])
+        assert n == sum(out.count(p) for p in PLACEHOLDERS.values())
+        assert (n == 0) == (out == text)
