@@ -137,6 +137,7 @@ class _Opened:
     ds: Dataset
     eof: bool  # the parse hit the end of the file (warning, or an element longer than the file)
     forced: bool
+    short_by: int = 0  # bytes missing at the end, when the last element declares more than the file has
 
 
 def _declared_end(ds: Dataset) -> int | None:
@@ -191,7 +192,8 @@ def _open(path: str | os.PathLike[str]) -> _Opened:
     # element, i.e. a partial element header that pydicom silently dropped
     cut = end is not None and (end > st.st_size or (end < st.st_size and "PixelData" not in ds))
     eof = _has_eof_hint(msgs) or cut
-    return _Opened(ds, eof, forced)
+    short_by = end - st.st_size if end is not None and end > st.st_size else 0
+    return _Opened(ds, eof, forced, short_by)
 
 
 def _int_attr(ds: Dataset, keyword: str) -> int | None:
@@ -212,10 +214,10 @@ def read_dataset(path: str | os.PathLike[str]) -> Dataset:
     """
     opened = _open(path)
     with quiet_pydicom():
-        return _validate(opened.ds, opened.eof)
+        return _validate(opened.ds, opened.eof, opened.short_by)
 
 
-def _validate(ds: Dataset, eof: bool) -> Dataset:
+def _validate(ds: Dataset, eof: bool, short_by: int = 0) -> Dataset:
     if len(ds) == 0:
         raise QuarantineError(Reason.TRUNCATED, "no data set after the file meta header")
     meta = getattr(ds, "file_meta", None)
@@ -223,7 +225,8 @@ def _validate(ds: Dataset, eof: bool) -> Dataset:
     if sop_class == _DICOMDIR_CLASS or "DirectoryRecordSequence" in ds:
         raise QuarantineError(Reason.NO_PIXEL_DATA, "media directory file, not an image")
     if eof:
-        raise QuarantineError(Reason.TRUNCATED, "file ends inside an element")
+        raise QuarantineError(Reason.TRUNCATED, f"file ends {short_by} bytes early" if short_by else
+                              "file ends inside an element")
     if "PixelData" not in ds:
         other = [k for k in ("FloatPixelData", "DoubleFloatPixelData") if k in ds]
         raise QuarantineError(Reason.NO_PIXEL_DATA, f"only {other[0]}" if other else "no PixelData element")
