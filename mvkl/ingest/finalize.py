@@ -204,6 +204,12 @@ def finalize(plan: Plan, work: WorkDir, opts: IngestOptions, existing: Existing 
               "method": "provided splits kept after a leakage check; other patients assigned by largest deficit "
                         "in a seeded hash order; stable under --append", "ratios": list(opts.ratios),
               "seed": opts.seed, "history": [policy_entry]}
+    # Claim PS3.15 option 113108 (Retain Patient Characteristics) only when an age is actually kept.
+    from mvkl.dicom import deid_profile as dicom_deid_profile
+
+    age_kept = any(int(b) >= 0 for b in L["age_bucket"])
+    if deid_base.get("profile") == dicom_deid_profile(True).get("profile"):
+        deid_base = dicom_deid_profile(age_kept=age_kept)
     attrs = {"deid": deid_profile(opts, deid_base), "sources": sources, "split_policy": sp,
              "key_fingerprint": key_fp,
              "extra": {"ingest": {"plan_fingerprint": fp, "view_groups": "group 0 = CC, group 1 = MLO; "

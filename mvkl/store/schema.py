@@ -39,6 +39,12 @@ Format version :data:`FORMAT_VERSION` (root attribute ``mvkl_format``). Layout::
     /lumps/split            (N,) uint8 index into split_names (train, val, test)
     /lumps/source           (N,) uint16 index into the ``sources`` attribute
 
+Coordinates: a source pixel centre (y, x) (index + 0.5) maps into the stored frame as
+``((y - y0 + pad_top) / scale, x_or / scale)`` with ``(y0, x0, y1, x1) = crop_box``,
+``h = y1 - y0``, ``w = x1 - x0``, ``L = max(h, w)``, ``pad_top = (L - h) // 2`` and
+``x_or = x - x0`` (or ``x1 - x`` when ``flipped``), so annotation boxes and masks can be mapped
+from the store alone (``mvkl.dicom.ProcessedImage.source_to_stored`` implements it).
+
 The store holds no direct identifier, no date, no path of the source machine and not the
 pseudonym key (only its fingerprint).
 """
