@@ -9,7 +9,7 @@
   towards the nipple, a line or a widening wedge).
 
 Each particle is a filled point cloud (4 samples per px², weight = amplitude / 4), splatted with
-bilinear weights and blurred once (sigma 0.6 px), so sub-pixel calcifications keep their
+bilinear weights and blurred once (sigma 0.75 px), so sub-pixel calcifications keep their
 integrated brightness (partial volume). The layout is seeded per lump, then rotated and stretched
 per view, so CC and MLO show the same group at consistent but different projections.
 """
@@ -141,7 +141,7 @@ def calc_particles(spec: LesionSpec, g: Geometry, extent_px: float) -> tuple[F64
         pts = _particle(rng, shape, 0.6 * scale, px_per_mm, duct)
         ys.append(pts[:, 0] + pos[i, 0] + spec.cy)
         xs.append(pts[:, 1] + pos[i, 1] + spec.cx)
-        ws.append(np.full(len(pts), amp / _PER_PX2))
+        ws.append(amp / _PER_PX2 * rng.uniform(0.4, 1.6, len(pts)))   # uneven thickness
     return np.concatenate(ys), np.concatenate(xs), np.concatenate(ws)
 
 
@@ -155,4 +155,4 @@ def render_calcs(img: npt.NDArray[np.float32], g: Geometry, spec: LesionSpec, ex
         return
     local = np.zeros((y1 - y0, x1 - x0), np.float32)
     splat(local, ys - y0, xs - x0, ws)
-    img[y0:y1, x0:x1] += ndimage.gaussian_filter(local, 0.6, truncate=3.0)
+    img[y0:y1, x0:x1] += ndimage.gaussian_filter(local, 0.75, truncate=3.0)

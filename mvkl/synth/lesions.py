@@ -46,7 +46,7 @@ F32 = npt.NDArray[np.float32]
 # Attenuation level of the mass tissue (fat ~0.3, fibroglandular tissue up to ~0.62): a mass adds
 # k * (level - background), k = its thickness fraction, so a low-density mass darkens dense tissue,
 # an equal-density one merges with it and a high-density one stands out everywhere.
-_LEVEL = {"mass_density.low": 0.43, "mass_density.median": 0.55, "mass_density.high": 0.7}
+_LEVEL = {"mass_density.low": 0.45, "mass_density.median": 0.55, "mass_density.high": 0.64}
 
 
 def has(m: npt.NDArray[np.uint8], key: str) -> bool:
@@ -93,8 +93,8 @@ def _harmonics(rng: np.random.Generator, m: npt.NDArray[np.uint8]) -> list[tuple
     else:
         out += [(k, float(rng.normal(0, 0.012)), float(rng.uniform(0, 6.3))) for k in (2, 3)]
     if has(m, "mass_edge.microlobulated"):
-        for _ in range(3):
-            out.append((int(rng.integers(14, 30)), float(rng.uniform(0.012, 0.022)), float(rng.uniform(0, 6.3))))
+        for k in rng.choice(np.arange(12, 41), size=5, replace=False):
+            out.append((int(k), float(rng.uniform(0.006, 0.013)), float(rng.uniform(0, 6.3))))
     return out
 
 
@@ -144,12 +144,13 @@ def render_mass(img: F32, g: Geometry, spec: LesionSpec) -> None:
                "mass_edge.spiculated": 0.6, "mass_edge.obscured": 1.8}.get(margin or "", 0.8)
     edge = np.float32(max(0.45, g.px(edge_mm)))
     core = sigmoid((R - r) / edge)
-    dome = core * (np.float32(0.55) + np.float32(0.45) * np.sqrt(np.clip(1.0 - (r / R) ** 2, 0.0, 1.0)))
+    dome = core * (np.float32(0.4) + np.float32(0.6) * np.sqrt(np.clip(1.0 - (r / R) ** 2, 0.0, 1.0)))
     tex = power_noise(vrng, dome.shape, 2.5) if min(dome.shape) > 8 else np.zeros_like(dome)
     local = img[win.slices]
     k = np.float32(0.85) * dome
     contrast = np.float32(max(0.05, float(level) - 0.35))   # for the signs drawn with the mass
-    local += k * (level * (np.float32(1.0) + np.float32(0.06) * tex) - local)
+    # The mass displaces part of the tissue in its path (k) and adds a little attenuation of its own.
+    local += k * (level * (np.float32(1.0) + np.float32(0.1) * tex) - local) + np.float32(0.015) * dome
     if margin == "mass_edge.obscured":
         # Overlapping fibroglandular patches hide 40-70 % of the border.
         for _ in range(int(vrng.integers(2, 5))):
@@ -180,12 +181,13 @@ def render_mass(img: F32, g: Geometry, spec: LesionSpec) -> None:
 def _comet_tail(local: F32, spec: LesionSpec, dy: F32, dx: F32, rng: np.random.Generator, contrast: float) -> None:
     th = float(np.pi + rng.normal(0, 0.5)) if rng.random() < 0.6 else float(rng.normal(0, 0.5))
     ux, uy = np.float32(np.cos(th)), np.float32(np.sin(th))
-    t = dx * ux + dy * uy - np.float32(spec.radius * 0.7)
+    # The tail starts inside the mass and fades in over 0.5 radius, so its base has no edge.
+    t = dx * ux + dy * uy - np.float32(spec.radius * 0.4)
     c = -dx * uy + dy * ux
-    length = np.float32(spec.radius * rng.uniform(1.2, 2.2))
+    length = np.float32(spec.radius * rng.uniform(1.4, 2.4))
     frac = np.clip(t / length, 0.0, 1.0)
-    width = np.float32(spec.radius * 0.55) * (1.0 - np.float32(0.75) * frac)
-    tail = (t > 0) * (1.0 - frac) * np.exp(-((c / width) ** 2))
+    width = np.float32(spec.radius * 0.45) * (1.0 - np.float32(0.75) * frac)
+    tail = sigmoid(t / np.float32(0.15 * spec.radius + 1.0)) * (1.0 - frac) * np.exp(-((c / width) ** 2))
     local += np.float32(contrast * 0.8) * tail
 
 
@@ -292,7 +294,7 @@ def render_lymph_node(img: F32, g: Geometry, rng: np.random.Generator, abnormal:
     ratio = 0.85 if abnormal else 0.55
     r = np.sqrt((xr / np.float32(size / 2)) ** 2 + (yr / np.float32(size * ratio / 2)) ** 2)
     node = sigmoid((1.0 - r) / np.float32(0.06))
-    amp = np.float32(0.2 if abnormal else 0.11)
+    amp = np.float32(0.15 if abnormal else 0.1)
     local = img[win.slices]
     local += amp * node
     if not abnormal:

@@ -179,9 +179,11 @@ def write_preview(root: str | os.PathLike[str], out_png: str | os.PathLike[str])
     cells.append((axes[3, 3], "mass_edge.spiculated", ("misc.architectural_distortion",)))
     size = int(manifest["image_size"])
     for ax, key, extra in cells:
-        hit = next((lp for lp in lumps if _row_of(lp, key) and all(e in lp["_keys"] for e in extra)
-                    and any(f"{lp['_folder'].relative_to(root)}/{v['file']}" not in hostile
-                            for vs in lp["views"].values() for v in vs)), None)
+        hits = [lp for lp in lumps if _row_of(lp, key) and all(e in lp["_keys"] for e in extra)
+                and any(f"{lp['_folder'].relative_to(root)}/{v['file']}" not in hostile
+                        for vs in lp["views"].values() for v in vs)]
+        # Prefer a typical (<= 3 cm) lump: giant masses fill the whole crop.
+        hit = min(hits, key=lambda lp: (lp["size_mm"][0] > 30, lp["table"], lp["row"]), default=None)
         if hit is not None:
             v = next(v for vs in hit["views"].values() for v in vs
                      if f"{hit['_folder'].relative_to(root)}/{v['file']}" not in hostile)

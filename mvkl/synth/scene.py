@@ -16,7 +16,15 @@ import numpy.typing as npt
 
 from mvkl.synth.calcs import render_calcs
 from mvkl.synth.cases import Exam, Lump, ViewImage
-from mvkl.synth.lesions import LesionSpec, has, render_lymph_node, render_mass, render_normal_anatomy, render_signs
+from mvkl.synth.lesions import (
+    LesionSpec,
+    has,
+    option_of,
+    render_lymph_node,
+    render_mass,
+    render_normal_anatomy,
+    render_signs,
+)
 from mvkl.synth.phantom import BreastSide, ContourEvent, Geometry, make_geometry, render_parenchyma
 
 __all__ = ["LumpBox", "RenderedView", "image_shape", "mm_per_px", "render_view"]
@@ -100,11 +108,11 @@ def render_view(exam: Exam, image: ViewImage, image_size: int) -> RenderedView:
         if "mass" in spec.kind:
             render_mass(img, g, spec)
         if "calc" in spec.kind:
-            extent = (
-                2
-                * spec.radius
-                * (float(np.random.default_rng([spec.seed, 23]).uniform(0.7, 1.1)) if "mass" in spec.kind else 1.0)
-            )
+            extent = 2 * spec.radius
+            if "mass" in spec.kind:  # calcifications in and around the mass: how far depends on the distribution
+                spread = {"calc_distribution.scattered": (2.0, 3.0), "calc_distribution.linear_segmental": (1.3, 2.0)}
+                lo, hi = spread.get(option_of(spec.manifest, "calc_distribution") or "", (0.7, 1.1))
+                extent *= float(np.random.default_rng([spec.seed, 23]).uniform(lo, hi))
             render_calcs(img, g, spec, extent)
         if has(spec.manifest, "misc.abnormal_lymph_node") and (image.view == "MLO" or trng.random() < 0.35):
             render_lymph_node(img, g, np.random.default_rng([spec.seed, 24, image.view == "CC"]), abnormal=True)
