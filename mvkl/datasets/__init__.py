@@ -6,11 +6,17 @@ layout, :mod:`.mvkl_release`) and ``csv`` (generic manifest table, :mod:`.csv_ma
 """
 
 from mvkl.datasets.base import ADAPTERS, Adapter, detect_format, get_adapter, register
+from mvkl.datasets.cbis_ddsm import CbisDdsmAdapter
 from mvkl.datasets.csv_manifest import CsvManifestAdapter
+from mvkl.datasets.inbreast import InbreastAdapter
 from mvkl.datasets.mvkl_release import MvklReleaseAdapter
+from mvkl.datasets.vindr import VindrAdapter
 
 register(MvklReleaseAdapter())
 register(CsvManifestAdapter())
+register(CbisDdsmAdapter())
+register(InbreastAdapter())
+register(VindrAdapter())
 
-__all__ = ["ADAPTERS", "Adapter", "CsvManifestAdapter", "MvklReleaseAdapter", "detect_format", "get_adapter",
-           "register"]
+__all__ = ["ADAPTERS", "Adapter", "CbisDdsmAdapter", "CsvManifestAdapter", "InbreastAdapter", "MvklReleaseAdapter",
+           "VindrAdapter", "detect_format", "get_adapter", "register"]
