@@ -1,0 +1,210 @@
+"""`mvkl ingest --format cbis-ddsm|inbreast|vindr` end to end on fixture trees in the real layouts.
+
+Each store is checked row by row against the fixture definitions (tests/datasets/_layouts.py):
+labels, splits (patient-disjoint, official test kept, validation only from the official train),
+views, lateralities, BI-RADS, density and manifestation masks; then `mvkl info` (label balance,
+manifestation coverage per group) and malformed inputs (exit 2 naming file, row and column).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from mvkl.datasets import ADAPTERS
+from mvkl.datasets.cbis_ddsm import CbisDdsmAdapter
+from mvkl.datasets.vindr import VindrAdapter
+from mvkl.manifest import schema as S
+from mvkl.store import Store, check_store
+from mvkl.store import schema as SC
+from tests.datasets import _layouts as L
+
+
+def _cli(*args: object) -> Any:
+    from mvkl.cli.main import app
+
+    return CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def key(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("key") / "pseudonym.key"
+
+
+@contextlib.contextmanager
+def more_val() -> Iterator[None]:
+    """Register adapters drawing a larger validation share, so that the tiny fixtures get one."""
+    old = {k: ADAPTERS[k] for k in ("cbis-ddsm", "vindr")}
+    ADAPTERS["cbis-ddsm"] = CbisDdsmAdapter(val_fraction=0.4, seed=3)
+    ADAPTERS["vindr"] = VindrAdapter(val_fraction=0.5, seed=1)
+    try:
+        yield
+    finally:
+        ADAPTERS.update(old)
+
+
+def _ingest(src: Path, fmt: str, out: Path, key: Path) -> dict[str, Any]:
+    res = _cli("ingest", src, "--format", fmt, "--out", out, "--image-size", "64", "--key-file", key,
+               "--workers", "1", "--json")
+    assert res.exit_code == 0, res.stdout + res.stderr
+    return json.loads(res.stdout)
+
+
+@pytest.fixture(scope="module")
+def stores(tmp_path_factory: pytest.TempPathFactory, key: Path) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, fmt, make, natural in (
+        ("cbis", "cbis-ddsm", lambda p: L.make_cbis(p, "nbia"), lambda r: (r.patient_key, r.laterality,
+                                                                            next(iter(r.images)))),
+        ("inbreast", "inbreast", L.make_inbreast, lambda r: r.lump_key),
+        ("vindr", "vindr", L.make_vindr, lambda r: r.lump_key),
+    ):
+        root = tmp_path_factory.mktemp(name)
+        fx = make(root)
+        store = tmp_path_factory.mktemp(f"{name}-store") / f"{name}.h5"
+        with more_val():
+            doc = _ingest(root, fmt, store, key)
+            records = ADAPTERS[fmt].read(root).records
+        out[name] = {"root": root, "expect": fx["expect"], "store": store, "doc": doc, "records": records,
+                     "natural": natural, "fmt": fmt}
+    return out
+
+
+def _lump_index(store: Path, key: Path, records: list[Any]) -> dict[int, Any]:
+    """Store lump row -> adapter record, through the keyed lump pseudonym (ingest plan contract)."""
+    from mvkl.dicom import Pseudonymizer, load_or_create_key
+
+    pseudo = Pseudonymizer(load_or_create_key(key))
+    with Store(store) as st:
+        ids = [bytes(x).decode() for x in st.lumps["lump_id"]]
+    by_id = {pseudo("lump", f"{r.dataset}\x1f{r.patient_key}\x1f{r.exam_key}\x1f{r.lump_key}"): r for r in records}
+    return {i: by_id[x] for i, x in enumerate(ids)}
+
+
+@pytest.mark.parametrize("name", ["cbis", "inbreast", "vindr"])
+def test_store_rows_match_fixture_definitions(stores: dict[str, Any], key: Path, name: str) -> None:
+    s = stores[name]
+    expect = s["expect"]
+    assert check_store(s["store"]) == []
+    rows = _lump_index(s["store"], key, s["records"])
+    stored = {k for k, e in expect.items() if e.stored}
+    with Store(s["store"]) as st:
+        lumps, im = st.lumps, st.images_meta
+        assert {s["natural"](r) for r in rows.values()} == stored
+        patient_split: dict[bytes, set[int]] = {}
+        for i, rec in rows.items():
+            e = expect[s["natural"](rec)]
+            vec, known = e.vectors()
+            split = SC.SPLIT_NAMES[int(lumps["split"][i])]
+            assert int(lumps["label"][i]) == e.label
+            assert bytes(lumps["birads"][i]).decode() == e.birads and int(lumps["density"][i]) == e.density
+            assert SC.LATERALITY_CODES[int(lumps["laterality"][i])] == e.side
+            assert np.array_equal(lumps["manifest_known"][i], known)
+            assert np.array_equal(lumps["manifest"][i], vec)
+            if e.split == "test":
+                assert split == "test"  # official test kept
+            elif e.split == "train":
+                assert split in ("train", "val")  # validation only from the official train
+            ptr = {v: int(lumps[v.lower()][i]) for v in ("CC", "MLO")}
+            assert ptr[e.view] >= 0 and ptr["MLO" if e.view == "CC" else "CC"] == -1  # one image per row
+            assert SC.VIEW_CODES[int(im["view"][ptr[e.view]])] == e.view
+            assert SC.LATERALITY_CODES[int(im["laterality"][ptr[e.view]])] == e.side
+            assert (lumps["report"][i] != "") == e.report
+            patient_split.setdefault(bytes(lumps["patient_id"][i]), set()).add(int(lumps["split"][i]))
+        assert all(len(v) == 1 for v in patient_split.values())  # no patient in two splits
+        if name != "inbreast":
+            assert {int(x) for x in lumps["split"]} == {0, 1, 2}  # a validation patient was drawn
+    # Missing files are quarantined and located by table + row, never by path.
+    q = s["doc"]["quarantined"]
+    assert {x["reason"] for x in q} == {"missing-file", "no-images"}
+    assert all(isinstance(x["row"], int) and x["table"].endswith((".csv", ".xls")) for x in q)
+
+
+def test_no_identifier_reaches_the_stores(stores: dict[str, Any]) -> None:
+    from mvkl.synth.cases import make_uid
+
+    cases = {f"{'Mass' if t.startswith('mass') else 'Calc'}-{'Training' if t.endswith('train') else 'Test'}_{p}_{s}_{v}"
+             for t, p, s, v, *_ in L.CBIS_ROWS}
+    raw = {  # patient keys, per-view DICOM PatientIDs (case folders), series UIDs, patient hashes, file numbers
+        "cbis": ["P_000", *cases, *(make_uid("cbis-series", c) for c in cases)],
+        "inbreast": [*L.H, *(r[0] for r in L.INBREAST_ROWS)],
+        "vindr": [L.hexid(s) for s in L.VINDR_STUDIES],
+    }
+    for name, needles in raw.items():
+        data = stores[name]["store"].read_bytes()
+        for n in needles:
+            assert n.encode() not in data, (name, n)
+    with Store(stores["inbreast"]["store"]) as st:
+        reports = [r for r in st.lumps["report"] if r]
+        assert len(reports) == 2 and all(L.H[2] not in r and "BI-RADS 5" in r for r in reports)
+
+
+@pytest.mark.parametrize("name", ["cbis", "inbreast", "vindr"])
+def test_info_shows_label_balance_and_coverage(stores: dict[str, Any], name: str) -> None:
+    s = stores[name]
+    res = _cli("info", s["store"], "--json")
+    assert res.exit_code == 0, res.stderr
+    doc = json.loads(res.stdout)
+    kept = [e for e in s["expect"].values() if e.stored]
+    assert doc["labels"] == {"malignant": sum(e.label == 1 for e in kept), "benign": sum(e.label == 0 for e in kept),
+                             "unknown": sum(e.label == -1 for e in kept)}
+    known = np.array([e.vectors()[1] for e in kept])
+    for g in S.GROUPS:
+        k = known[:, g.slice]
+        want = k.all(axis=1).mean() if g.exclusive else k.mean()
+        assert doc["manifestations"]["known_fraction_by_group"][g.key] == pytest.approx(want, abs=1e-4), g.key
+    src = doc["sources"][0]
+    assert src["format"] == s["fmt"] and src["manifest_mapping"]["layout"] == s["fmt"]
+    assert "label_policy" in src["manifest_mapping"] and "split_policy" in src["manifest_mapping"]
+    text = _cli("info", s["store"]).stdout
+    assert "manifestations: known fraction per group" in text and f"format {s['fmt']}" in text
+
+
+def test_default_adapter_and_tcia_layout(tmp_path: Path, key: Path) -> None:
+    """The registered adapter (10 % validation) on the TCIA layout: every official-train patient of
+    the tiny fixture stays in train, the official test is kept."""
+    (tmp_path / "src").mkdir()
+    L.make_cbis(tmp_path / "src", "tcia")
+    doc = _ingest(tmp_path / "src", "cbis-ddsm", tmp_path / "t.h5", key)
+    assert doc["lumps"]["ingested"] == sum(e.stored for e in L.cbis_expectations().values())
+    with Store(tmp_path / "t.h5") as st:
+        splits = {SC.SPLIT_NAMES[int(x)] for x in st.lumps["split"]}
+    assert splits == {"train", "test"}
+
+
+def _rewrite(path: Path, fn: Callable[[list[str], list[list[str]]], None], delimiter: str = ",") -> None:
+    header, rows = L.read_rows(path, delimiter)
+    fn(header, rows)
+    L.write_rows(path, header, rows, delimiter)
+
+
+@pytest.mark.parametrize("name,table,edit,where", [
+    ("cbis", "mass_case_description_train_set.csv", lambda h, r: r[0].__setitem__(6, "STAR_SHAPED"),
+     ("mass_case_description_train_set.csv", "row 2", "mass shape")),
+    ("cbis", "calc_case_description_test_set.csv", lambda h, r: r[1].__setitem__(9, "MAYBE"),
+     ("calc_case_description_test_set.csv", "row 3", "pathology")),
+    ("inbreast", "INbreast.csv", lambda h, r: r[3].__setitem__(7, "4d"), ("INbreast.csv", "row 5", "Bi-Rads")),
+    ("vindr", "finding_annotations.csv", lambda h, r: r[2].__setitem__(9, "['Mass'"),
+     ("finding_annotations.csv", "row 4", "finding_categories")),
+    ("vindr", "breast-level_annotations.csv", lambda h, r: r[0].__setitem__(7, "BI-RADS ?"),
+     ("breast-level_annotations.csv", "row 2", "breast_birads")),
+])
+def test_malformed_input_exits_2_naming_file_row_column(tmp_path: Path, key: Path, name: str, table: str,
+                                                        edit: Any, where: tuple[str, str, str]) -> None:
+    root = tmp_path / "src"
+    root.mkdir()
+    {"cbis": lambda p: L.make_cbis(p, "tcia"), "inbreast": L.make_inbreast, "vindr": L.make_vindr}[name](root)
+    _rewrite(root / table, edit, ";" if table == "INbreast.csv" else ",")
+    fmt = {"cbis": "cbis-ddsm", "inbreast": "inbreast", "vindr": "vindr"}[name]
+    res = _cli("ingest", root, "--format", fmt, "--out", tmp_path / "x.h5", "--key-file", key, "--workers", "1")
+    assert res.exit_code == 2
+    line = next(x for x in res.stderr.splitlines() if where[0] in x)
+    assert all(w in line for w in where), line
+    assert not (tmp_path / "x.h5").exists()
