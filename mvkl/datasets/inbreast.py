@@ -40,6 +40,7 @@ from mvkl.datasets.base import (
     column_label,
     find_column,
     normalize_report,
+    parse_age,
     parse_birads,
     parse_density,
     parse_laterality,
@@ -55,6 +56,7 @@ TABLE_NAMES = ("INbreast.xls", "INbreast.xlsx", "INbreast.csv")
 FILE_RE = re.compile(r"^(\d+)_([0-9a-fA-F]{16})_MG_([LR])_(CC|ML|MLO|FB)_ANON\.dcm$", re.IGNORECASE)
 COLUMNS: dict[str, tuple[str, ...]] = {
     "laterality": ("Laterality",),
+    "age": ("Patient age",),
     "view": ("View",),
     "date": ("Acquisition date",),
     "file": ("File Name",),
@@ -232,6 +234,9 @@ class InbreastAdapter:
             density, ok = parse_density(cell("acr", r))
             if not ok:
                 bad("acr", "ACR density must be 1-4")
+            age, ok = parse_age(cell("age", r))
+            if not ok:
+                bad("age", "Patient age must be a number of years or empty (the release blanks it)")
             flags: dict[str, bool] = {}
             for k in FLAGS:
                 v = cell(k, r).upper()
@@ -262,7 +267,7 @@ class InbreastAdapter:
             records.append(LumpRecord(
                 dataset=dataset, batch="", patient_key=patient, exam_key=f"{patient}\x1f{date}",
                 lump_key=fname, images={view: ImageRef(path, path.relative_to(source).as_posix(), view)},
-                laterality=lat, label=birads_label(birads), birads=birads, density=density, age=None,
+                laterality=lat, label=birads_label(birads), birads=birads, density=density, age=age,
                 report=report, manifest=vec, known=known, split=None, row=RowRef(label, row),
                 identifiers=[fname, patient]))
         if skipped_fb:

@@ -62,7 +62,7 @@ REQUIRED = ("study", "image", "laterality", "view", "birads", "split")
 FINDING_COLUMNS = {"image": ("image_id",), "categories": ("finding_categories",),
                    "xmin": ("xmin",), "ymin": ("ymin",), "xmax": ("xmax",), "ymax": ("ymax",)}
 SPLITS = {"training": "train", "train": "train", "test": "test"}
-_ID = re.compile(r"^[0-9A-Za-z._-]+$")
+_ID = re.compile(r"^(?!\.+$)[0-9A-Za-z._-]+$")  # a path component, never "." or ".."
 
 
 def parse_categories(value: object) -> list[str] | None:

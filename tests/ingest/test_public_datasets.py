@@ -121,10 +121,25 @@ def test_store_rows_match_fixture_definitions(stores: dict[str, Any], key: Path,
         assert all(len(v) == 1 for v in patient_split.values())  # no patient in two splits
         if name != "inbreast":
             assert {int(x) for x in lumps["split"]} == {0, 1, 2}  # a validation patient was drawn
-    # Missing files are quarantined and located by table + row, never by path.
-    q = s["doc"]["quarantined"]
-    assert {x["reason"] for x in q} == {"missing-file", "no-images"}
-    assert all(isinstance(x["row"], int) and x["table"].endswith((".csv", ".xls")) for x in q)
+    # Missing files are quarantined and located by table + row (+ view), never by path.
+    got = {(x["table"], x["row"], x["view"], x["reason"]) for x in s["doc"]["quarantined"]}
+    table, row, view = _missing_row(name)
+    assert got == {(table, row, view, "missing-file"), (table, row, None, "no-images")}
+
+
+def _missing_row(name: str) -> tuple[str, int, str]:
+    """(table, spreadsheet row, view) of the fixture's missing DICOM file, from the definitions."""
+    if name == "cbis":
+        mass_test = [r for r in L.CBIS_ROWS if r[0] == "mass_test"]
+        (patient, side, view), = L.CBIS_MISSING
+        i = next(i for i, r in enumerate(mass_test) if (r[1], r[2][0], r[3]) == (patient, side, view))
+        return "mass_case_description_test_set.csv", i + 2, view
+    if name == "inbreast":
+        i = next(i for i, r in enumerate(L.INBREAST_ROWS) if r[0] in L.INBREAST_MISSING)
+        return "INbreast.csv", i + 2, L.INBREAST_ROWS[i][3]
+    order = [(st, side, v) for st in L.VINDR_STUDIES for side in ("L", "R") for v in ("CC", "MLO")]
+    (miss,) = L.VINDR_MISSING
+    return "breast-level_annotations.csv", order.index(miss) + 2, miss[2]
 
 
 def test_no_identifier_reaches_the_stores(stores: dict[str, Any]) -> None:
