@@ -178,17 +178,17 @@ class _Resolver:
             if literal.is_file():
                 self.how["literal path"] = self.how.get("literal path", 0) + 1
                 return literal
+        if series:
+            folder = self._metadata().get(series)
+            if folder is not None and folder.is_dir() and (hit := self._one(folder, "metadata.csv")):
+                return hit
         for root in self.roots:
             case_dir = root / case
             if not case_dir.is_dir():
                 continue
             series_dirs = sorted(d for d in case_dir.glob("*/*") if d.is_dir())
-            if series:
-                for d in series_dirs:
-                    if d.name == series and (hit := self._one(d, "series folder UID")):
-                        return hit
-                folder = self._metadata().get(series)
-                if folder is not None and folder.is_dir() and (hit := self._one(folder, "metadata.csv")):
+            for d in series_dirs:
+                if series and d.name == series and (hit := self._one(d, "series folder UID")):
                     return hit
             full = [d for d in series_dirs if FULL_DESCRIPTION in d.name.lower()]
             if len(full) == 1 and (hit := self._one(full[0], "series description (folder)")):
