@@ -63,6 +63,11 @@ def make_uid(*parts: object) -> str:
     return (UID_ROOT + str(digest))[:64].rstrip(".")
 
 
+def frame_of_reference_uid(seed: int, exam: int, laterality: str) -> str:
+    """FrameOfReferenceUID shared by the views of one breast in one exam."""
+    return make_uid(seed, "for", exam, laterality)
+
+
 @dataclass
 class Lump:
     """One annotated lump (one table row). ``index`` is its position in exam order."""
@@ -392,6 +397,7 @@ def draw_cases(exams: int, seed: int = 0, lang: str = "en", image_size: int = 10
                 ex.study_uid,
                 *(im.sop_uid for im in ex.images),
                 *(im.series_uid for im in ex.images),
+                *(frame_of_reference_uid(seed, ex.index, lat) for lat in ("L", "R")),
             ]
         )
     out.identifiers.discard("")

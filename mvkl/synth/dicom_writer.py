@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from mvkl.synth.cases import Exam, Vendor, ViewImage, make_uid
+from mvkl.synth.cases import Exam, Vendor, ViewImage, frame_of_reference_uid
 from mvkl.synth.identity import Identity, Institution
 
 __all__ = ["MG_FOR_PRESENTATION", "MG_FOR_PROCESSING", "PRIVATE_CREATOR", "Window", "build_dataset", "to_stored"]
@@ -128,7 +128,7 @@ def build_dataset(
     # Study / series / equipment
     ds.StudyInstanceUID = exam.study_uid
     ds.SeriesInstanceUID = image.series_uid
-    ds.FrameOfReferenceUID = make_uid(seed, "for", exam.index, image.laterality)
+    ds.FrameOfReferenceUID = frame_of_reference_uid(seed, exam.index, image.laterality)
     ds.StudyDate = ds.SeriesDate = ds.AcquisitionDate = ds.ContentDate = ds.InstanceCreationDate = date
     ds.StudyTime = t
     ds.SeriesTime = ds.AcquisitionTime = ds.ContentTime = ds.InstanceCreationTime = created.strftime("%H%M%S")

@@ -169,6 +169,18 @@ def _folder(cases: CaseSet, exam: Exam) -> str:
     return f"{exam.batch}/{cases.patients[exam.patient].identity.patient_id}/{exam.study_id}"
 
 
+def _start_method() -> str:
+    """``fork`` where it is the safe default (Linux, Python < 3.12: workers start in milliseconds
+    without re-importing numpy/scipy/pydicom), else ``forkserver``, else ``spawn``."""
+    import multiprocessing as mp
+    import sys
+
+    methods = mp.get_all_start_methods()
+    if sys.platform.startswith("linux") and sys.version_info < (3, 12) and "fork" in methods:
+        return "fork"
+    return "forkserver" if "forkserver" in methods else "spawn"
+
+
 def _render_all(cases: CaseSet, stage: Path, image_size: int, lang: str, seed: int,
                 hostile_map: dict[tuple[int, str], str], workers: int | None,
                 on_exam: Callable[[int, int], None] | None) -> list[dict[str, Any]]:
@@ -181,7 +193,7 @@ def _render_all(cases: CaseSet, stage: Path, image_size: int, lang: str, seed: i
     if workers is None:
         workers = min(4, os.cpu_count() or 1)
     workers = max(1, min(workers, n))
-    if workers == 1 or n < 8:
+    if workers == 1 or n < 16:
         out = []
         for i, job in enumerate(jobs):
             out.append(_write_exam(job, str(stage)))
@@ -191,7 +203,7 @@ def _render_all(cases: CaseSet, stage: Path, image_size: int, lang: str, seed: i
     import multiprocessing as mp
 
     results: list[dict[str, Any]] = []
-    with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(workers, mp_context=mp.get_context(_start_method())) as pool:
         for i, res in enumerate(pool.map(_write_exam, jobs, [str(stage)] * n, chunksize=1)):
             results.append(res)
             if on_exam:

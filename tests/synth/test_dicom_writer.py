@@ -85,6 +85,7 @@ def test_identifiers_are_planted_in_the_headers(clean_set) -> None:  # type: ign
     for kw in ("PatientName", "PatientID", "PatientBirthDate", "AccessionNumber", "StudyID", "StudyDate",
                "InstitutionName", "InstitutionAddress", "ReferringPhysicianName", "OperatorsName", "StationName",
                "DeviceSerialNumber", "DetectorID", "StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID",
+               "FrameOfReferenceUID", "IssuerOfPatientID", "NameOfPhysiciansReadingStudy",
                "PatientTelephoneNumbers", "PatientAddress"):
         assert str(ds.data_element(kw).value) in ids, kw
     assert all(item.PatientID in ids for item in ds.OtherPatientIDsSequence)
@@ -102,3 +103,32 @@ def test_uids_are_deterministic_and_unique() -> None:
     assert len(set(ua)) == len(ua) and not set(ua) & {im.sop_uid for e in c.exams for im in e.images}
     assert all(len(u) <= 64 and all(part.isdigit() and (part == "0" or part[0] != "0") for part in u.split("."))
                for u in ua)
+
+
+# Text attributes that carry no identifier (vendor, codes, descriptions, enumerated values).
+NOT_IDENTIFYING = {
+    "SOPClassUID", "MediaStorageSOPClassUID", "TransferSyntaxUID", "ImplementationClassUID",
+    "ImplementationVersionName", "SpecificCharacterSet", "Manufacturer", "ManufacturerModelName",
+    "SoftwareVersions", "BodyPartExamined", "CodeValue", "CodingSchemeDesignator", "CodeMeaning",
+    "StudyDescription", "SeriesDescription", "InstitutionalDepartmentName", "TypeOfPatientID",
+    "WindowCenterWidthExplanation", "PrivateCreator", "StudyTime", "SeriesTime", "AcquisitionTime",
+    "ContentTime", "InstanceCreationTime", "RescaleType", "DetectorType", "ConversionType",
+}
+
+
+def test_every_identifying_text_value_is_listed(clean_set) -> None:  # type: ignore[no-untyped-def]
+    root, _, manifest = clean_set
+    ids = [i for i in manifest["identifiers"] if len(i) >= 6]
+    checked = 0
+    for p in _files(root)[:6]:
+        ds = pydicom.dcmread(p, stop_before_pixels=True)
+        elems = list(ds.file_meta.iterall()) + list(ds.iterall())
+        for el in elems:
+            if el.VR not in ("PN", "LO", "SH", "UI", "DA", "DT", "LT", "ST", "UT") or el.VM == 0:
+                continue
+            if el.keyword in NOT_IDENTIFYING or (el.tag.is_private and el.tag.element < 0x100):
+                continue
+            value = str(el.value)
+            assert any(i in value for i in ids), (el.keyword or str(el.tag), value)
+            checked += 1
+    assert checked > 100
