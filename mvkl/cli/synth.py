@@ -69,10 +69,8 @@ def register(root: typer.Typer) -> None:
     ) -> None:
         """Write synthetic MVKL-like studies: 4-view MG DICOM exams, reports, manifestations, labels.
 
-        Tables follow the MVKL release layout (annotation/{train,valid,test}_<batch>.xlsx, images
-        under <batch>/<patient_id>/<study_id>/); synth_manifest.json records the seed, the hostile
-        files and every planted identifier (all identifiers are fake).
-        """
+        Tables follow the MVKL release layout (annotation/{train,valid,test}_<batch>.xlsx; images under <batch>/<patient_id>/<study_id>/). synth_manifest.json records the seed, the hostile files and every planted identifier; all identifiers are fake.
+        """  # noqa: E501
         from mvkl.log import progress
         from mvkl.synth import generate
 

@@ -193,13 +193,13 @@ def write_preview(root: str | os.PathLike[str], out_png: str | os.PathLike[str])
             src += f", {label}"
         else:
             crop, src = _demo_crop(key, extra, size, seed=int(manifest["seed"]) + 7)
-        ax.imshow(crop, cmap="gray", vmin=0, vmax=1)
+        ax.imshow(crop, cmap="gray", vmin=0, vmax=1, interpolation="bilinear")
         opt = S.option_by_key()[key]
         title = opt.en + ("" if not extra else " + " + ", ".join(S.option_by_key()[e].en for e in extra))
         ax.set_title(f"{title}\n({src})", fontsize=10)
     fig.suptitle(f"mvkl synth: seed {manifest['seed']}, {manifest['exams']} exams, {manifest['lumps']} lumps, "
                  f"{size}-px images", fontsize=13)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.975))
     with atomic_path(out_png, suffix=".png") as tmp:
         fig.savefig(tmp, format="png", facecolor="white")
     plt.close(fig)
