@@ -15,6 +15,28 @@ def _default_workers() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
+def parse_adapter_options(items: list[str] | None) -> dict[str, str]:
+    """``["val_fraction=0.2", "birads3=unknown"]`` -> ``{"val_fraction": "0.2", "birads3": "unknown"}``.
+
+    Keys are checked by the adapter (:func:`mvkl.datasets.base.check_options`), not here.
+
+    Raises:
+        InputError: (exit 2) an item without ``=`` or with an empty key, or a key given twice.
+    """
+    from mvkl.errors import InputError
+
+    out: dict[str, str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise InputError(f"--adapter-option must be KEY=VALUE; got {item!r}", code="usage")
+        if key in out:
+            raise InputError(f"--adapter-option {key} given twice", code="usage")
+        out[key] = value.strip()
+    return out
+
+
 def register(root: typer.Typer) -> None:
     """Add `mvkl ingest` to the root app."""
 
@@ -46,7 +68,11 @@ def register(root: typer.Typer) -> None:
                                                       "Never stored.")] = None,
         split: Annotated[str, typer.Option("--split", help="train:val:test patient ratios for patients without "
                                            "a provided split.")] = "7:1:2",
-        seed: Annotated[int, typer.Option("--seed", help="Seed of the split assignment.")] = 0,
+        seed: Annotated[int, typer.Option("--seed", help="Seed of the split assignment and of the adapter's "
+                                          "draws (validation patients of CBIS-DDSM and VinDr).")] = 0,
+        adapter_option: Annotated[list[str] | None, typer.Option(
+            "--adapter-option", metavar="KEY=VALUE",
+            help="An option of the --format adapter (repeat the option); unknown keys are refused.")] = None,
         resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted ingest of the same plan.")
                           ] = False,
         append: Annotated[bool, typer.Option("--append", help="Add SOURCE as new batch(es) to the existing store.")
@@ -82,7 +108,8 @@ def register(root: typer.Typer) -> None:
         opts = IngestOptions(
             source=source, out=out, format=format, tables=list(table) if table else None, dataset=dataset,
             image_size=image_size, pixel_dtype=pixel_dtype, key_file=key_file, ratios=parse_ratios(split),
-            seed=seed, resume=resume, append=append, overwrite=overwrite, strict=strict,
+            seed=seed, adapter_options=parse_adapter_options(adapter_option),
+            resume=resume, append=append, overwrite=overwrite, strict=strict,
             workers=workers if workers is not None else _default_workers(), allow_burned_in=allow_burned_in,
             allow_for_processing=allow_for_processing, quarantine_report=quarantine_report, quiet=quiet,
         )

@@ -6,9 +6,17 @@ An adapter is any object with
 * ``description``: one line for ``mvkl ingest --help``;
 * ``detect(source) -> bool``: cheap check whether ``source`` looks like this layout (used when
   ``--format`` is not given; only look at names, never read pixels);
-* ``read(source, tables=None, dataset=None) -> AdapterResult``: read and validate every table
-  (``tables`` overrides discovery), return records and *all* table problems (file, row, column).
-  It must not open DICOM files: pixels and headers are the pipeline's job.
+* ``read(source, tables=None, dataset=None, *, seed=0, options=None) -> AdapterResult``: read and
+  validate every table (``tables`` overrides discovery), return records and *all* table problems
+  (file, row, column). It must not open DICOM files: pixels and headers are the pipeline's job.
+
+  - ``dataset``: the pseudonym namespace (``--dataset``; default the adapter's ``name``).
+  - ``seed``: ``mvkl ingest --seed``; every random choice an adapter makes (e.g. the validation
+    patients drawn from an official train set) must be a function of it.
+  - ``options``: ``mvkl ingest --adapter-option KEY=VALUE`` as ``{KEY: VALUE}`` strings. An adapter
+    validates the keys it accepts and rejects any other with :func:`check_options` (InputError,
+    exit 2, listing the accepted keys); an adapter that accepts none rejects every key. It lists
+    what it accepts in an optional ``options_help`` mapping (key -> one line) for ``--help``.
 
 Register an adapter with :func:`register` (it lands in :data:`ADAPTERS`). Rules for adapters
 (spec/dicom.md §1, DESIGN.md):
@@ -29,7 +37,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -45,6 +53,7 @@ __all__ = [
     "ADAPTERS",
     "Adapter",
     "ManifestColumns",
+    "check_options",
     "col_letter",
     "detect_format",
     "find_column",
@@ -53,6 +62,7 @@ __all__ = [
     "parse_age",
     "parse_birads",
     "parse_density",
+    "parse_fraction",
     "parse_label",
     "parse_laterality",
     "read_manifest",
@@ -69,8 +79,8 @@ class Adapter(Protocol):
 
     def detect(self, source: Path) -> bool: ...
 
-    def read(self, source: Path, tables: Sequence[Path] | None = None,
-             dataset: str | None = None) -> AdapterResult: ...
+    def read(self, source: Path, tables: Sequence[Path] | None = None, dataset: str | None = None, *,
+             seed: int = 0, options: Mapping[str, str] | None = None) -> AdapterResult: ...
 
 
 #: ``--format`` name -> adapter. Filled by :func:`register` (see ``mvkl.datasets.__init__``).
@@ -106,6 +116,35 @@ def detect_format(source: Path) -> Adapter:
             continue
     raise InputError(f"cannot tell the layout of the source; pass --format ({', '.join(sorted(ADAPTERS))})",
                      code="usage")
+
+
+# -- adapter options (--adapter-option KEY=VALUE) -------------------------------------------------
+def check_options(fmt: str, options: Mapping[str, str] | None, accepted: Mapping[str, str]) -> dict[str, str]:
+    """The options of ``--format fmt`` as a plain dict, after checking every key is ``accepted``.
+
+    Raises:
+        InputError: (exit 2) an unknown key; the message lists the accepted keys with their help.
+    """
+    got = dict(options or {})
+    unknown = sorted(k for k in got if k not in accepted)
+    if unknown:
+        what = ("accepted: " + "; ".join(f"{k} ({h})" for k, h in accepted.items()) if accepted
+                else "it accepts none")
+        raise InputError(f"unknown --adapter-option {', '.join(unknown)} for --format {fmt}; {what}",
+                         code="usage")
+    return got
+
+
+def parse_fraction(fmt: str, key: str, value: str) -> float:
+    """``--adapter-option KEY=VALUE`` as a fraction strictly between 0 and 1 (InputError otherwise)."""
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        f = float("nan")
+    if not 0 < f < 1:
+        raise InputError(f"--adapter-option {key} of --format {fmt} must be a number between 0 and 1 "
+                         f"(exclusive); got {value!r}", code="usage")
+    return f
 
 
 # -- column lookup ------------------------------------------------------------------------------

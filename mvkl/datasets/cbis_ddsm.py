@@ -23,8 +23,9 @@
 * **Patient key** ``P_00001`` (the DICOM PatientID is per view and is not used). View and side come
   from the table (the DICOM files lack ViewPosition and ImageLaterality).
 * **Splits**: the official train/test of the file names are kept; validation is drawn from the
-  official train **by patient**, stratified by patient label, seeded (:func:`draw_validation`,
-  10 % by default; spec method.md §2.7). A patient listed in both official sets keeps only the
+  official train **by patient**, stratified by patient label, seeded by ``mvkl ingest --seed``
+  (:func:`draw_validation`; 10 % by default, ``--adapter-option val_fraction=F``; spec method.md
+  §2.7). A patient listed in both official sets keeps only the
   official test images (the train rows are dropped with a warning naming table and row), so the
   official test set is unchanged and no patient is in two splits.
 * No reports (empty text), no age.
@@ -36,11 +37,20 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import polars as pl
 
 from mvkl.datasets import mapping as MP
-from mvkl.datasets.base import column_label, find_column, parse_birads, parse_density, parse_label
+from mvkl.datasets.base import (
+    check_options,
+    column_label,
+    find_column,
+    parse_birads,
+    parse_density,
+    parse_fraction,
+    parse_label,
+)
 from mvkl.errors import InputError, Problem
 from mvkl.fsutil import display_path
 from mvkl.ingest.records import AdapterResult, ImageRef, LumpRecord, RowRef, SourceInfo
@@ -207,16 +217,20 @@ class CbisDdsmAdapter:
     """CBIS-DDSM case-description CSVs + DICOM (``--format cbis-ddsm``).
 
     Args:
-        val_fraction: share of the official-train patients drawn as validation.
-        seed: seed of that draw (until the pipeline passes ``--seed`` to adapters).
+        val_fraction: default share of the official-train patients drawn as validation (the
+            ``val_fraction`` option of :meth:`read` overrides it). The draw is seeded by the
+            ``seed`` of :meth:`read` (``mvkl ingest --seed``).
     """
 
     name = "cbis-ddsm"
     description = "CBIS-DDSM: the 4 case-description CSVs + TCIA or NBIA DICOM folders"
+    options_help: ClassVar[Mapping[str, str]] = {
+        "val_fraction": "share of the official-train patients drawn as validation, 0 < F < 1 (default 0.1)"}
 
-    def __init__(self, val_fraction: float = 0.1, seed: int = 0) -> None:
+    def __init__(self, val_fraction: float = 0.1) -> None:
+        if not 0 <= val_fraction < 1:
+            raise ValueError("val_fraction must be in [0, 1)")
         self.val_fraction = val_fraction
-        self.seed = seed
 
     def detect(self, source: Path) -> bool:
         source = Path(source)
@@ -230,14 +244,20 @@ class CbisDdsmAdapter:
                              code="layout")
         return found
 
-    def read(self, source: Path, tables: Sequence[Path] | None = None, dataset: str | None = None,
-             seed: int | None = None) -> AdapterResult:
+    def read(self, source: Path, tables: Sequence[Path] | None = None, dataset: str | None = None, *,
+             seed: int = 0, options: Mapping[str, str] | None = None) -> AdapterResult:
+        """Read and validate the case-description tables (:mod:`mvkl.datasets.base` contract).
+
+        ``seed`` seeds the validation draw; ``options``: ``val_fraction`` (0 < F < 1).
+        """
+        opts = check_options(self.name, options, self.options_help)
+        val_fraction = (parse_fraction(self.name, "val_fraction", opts["val_fraction"]) if "val_fraction" in opts
+                        else self.val_fraction)
         source = Path(source)
         if not source.is_dir():
             raise InputError("source folder not found", file=source.name, code="missing-file")
         paths = [Path(t) for t in tables] if tables else self.discover(source)
         dataset = dataset or self.name
-        seed = self.seed if seed is None else seed
         problems: list[Problem] = []
         warnings: list[str] = []
         images: dict[tuple[str, str, str, str], _Image] = {}
@@ -261,7 +281,7 @@ class CbisDdsmAdapter:
             density_zero += self._read_table(df, label, kind, split, resolver, images, problems)
         if density_zero:
             warnings.append(f"{density_zero} row(s) with breast density 0: stored as unknown density")
-        records, w = self._records(images, dataset, seed)
+        records, w = self._records(images, dataset, val_fraction, seed)
         warnings += w
         if resolver.how:
             warnings.append("full mammograms resolved by " + ", ".join(f"{k} {v}" for k, v in
@@ -272,7 +292,7 @@ class CbisDdsmAdapter:
                              "image": "malignant if any abnormality is malignant"},
             "birads_policy": "highest 'assessment' among the image's abnormalities",
             "split_policy": {"official": "train/test from the file names kept",
-                             "val": {"from": "official train", "unit": "patient", "fraction": self.val_fraction,
+                             "val": {"from": "official train", "unit": "patient", "fraction": val_fraction,
                                      "seed": seed, "stratify": "patient label", "method": "mvkl.splits"},
                              "both_official_sets": "patient keeps only the official test images"},
             "image_resolution": "by series (literal path, series UID folder, NBIA metadata.csv, "
@@ -381,7 +401,7 @@ class CbisDdsmAdapter:
         return density_zero
 
     # -- images -> records ------------------------------------------------------------------------
-    def _records(self, images: dict[tuple[str, str, str, str], _Image], dataset: str,
+    def _records(self, images: dict[tuple[str, str, str, str], _Image], dataset: str, val_fraction: float,
                  seed: int) -> tuple[list[LumpRecord], list[str]]:
         warnings: list[str] = []
         test_patients = {k[0] for k in images if k[3] == "test"}
@@ -393,7 +413,7 @@ class CbisDdsmAdapter:
                             f"official test set is unchanged ({where})")
         kept = [img for k, img in images.items() if not (k[3] == "train" and k[0] in test_patients)]
         labels = patient_labels((img.patient, max(img.labels)) for img in kept if img.split == "train")
-        val = draw_validation(labels, self.val_fraction, seed)
+        val = draw_validation(labels, val_fraction, seed)
         density_conflicts = 0
         records: list[LumpRecord] = []
         for img in kept:

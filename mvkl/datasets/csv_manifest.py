@@ -31,13 +31,15 @@ is ignored (and never stored).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import ClassVar
 
 import polars as pl
 
 from mvkl.datasets.base import (
     birads_from_report,
+    check_options,
     column_label,
     find_column,
     normalize_report,
@@ -82,6 +84,7 @@ class CsvManifestAdapter:
 
     name = "csv"
     description = "generic manifest table: patient_id, study_id, cc_path, mlo_path, report, label, ..."
+    options_help: ClassVar[Mapping[str, str]] = {}
 
     def detect(self, source: Path) -> bool:
         source = Path(source)
@@ -89,8 +92,12 @@ class CsvManifestAdapter:
             return source.suffix.lower() in TABLE_SUFFIXES
         return any((source / n).is_file() for n in MANIFEST_NAMES)
 
-    def read(self, source: Path, tables: Sequence[Path] | None = None,
-             dataset: str | None = None) -> AdapterResult:
+    def read(self, source: Path, tables: Sequence[Path] | None = None, dataset: str | None = None, *,
+             seed: int = 0, options: Mapping[str, str] | None = None) -> AdapterResult:
+        """Read and validate the manifest (:mod:`mvkl.datasets.base` contract). Splits the table does
+        not give are assigned by the pipeline (``--split``, ``--seed``), so ``seed`` is unused here;
+        no ``options`` are accepted."""
+        check_options(self.name, options, self.options_help)
         source = Path(source)
         if source.is_file():
             root, paths = source.parent, [source]

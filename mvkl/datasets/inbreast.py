@@ -29,14 +29,15 @@ from __future__ import annotations
 
 import plistlib
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import polars as pl
 
 from mvkl.datasets import mapping as MP
 from mvkl.datasets.base import (
+    check_options,
     column_label,
     find_column,
     normalize_report,
@@ -117,13 +118,18 @@ class InbreastAdapter:
 
     name = "inbreast"
     description = "INbreast: INbreast.xls/.csv + AllDICOMs (+ AllXML, MedicalReports)"
+    options_help: ClassVar[Mapping[str, str]] = {}
 
     def detect(self, source: Path) -> bool:
         source = Path(source)
         return (source / "AllDICOMs").is_dir() and any((source / n).is_file() for n in TABLE_NAMES)
 
-    def read(self, source: Path, tables: Sequence[Path] | None = None, dataset: str | None = None,
-             seed: int | None = None) -> AdapterResult:
+    def read(self, source: Path, tables: Sequence[Path] | None = None, dataset: str | None = None, *,
+             seed: int = 0, options: Mapping[str, str] | None = None) -> AdapterResult:
+        """Read and validate the table (:mod:`mvkl.datasets.base` contract). INbreast ships no split:
+        the pipeline assigns patients (``--split``, ``--seed``), so ``seed`` is unused here; no
+        ``options`` are accepted."""
+        check_options(self.name, options, self.options_help)
         source = Path(source)
         if not source.is_dir():
             raise InputError("source folder not found", file=source.name, code="missing-file")

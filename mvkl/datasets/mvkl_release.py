@@ -27,13 +27,15 @@ then the 35 manifestation columns (by schema name, or by position ``8:-1``), the
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import ClassVar
 
 import polars as pl
 
 from mvkl.datasets.base import (
     birads_from_report,
+    check_options,
     column_label,
     find_column,
     laterality_from_text,
@@ -97,6 +99,7 @@ class MvklReleaseAdapter:
 
     name = "mvkl"
     description = "MVKL release: annotation/{train,valid,test}_<batch>.xlsx + <batch>/<patient>/<study>/<file>"
+    options_help: ClassVar[Mapping[str, str]] = {}
 
     def detect(self, source: Path) -> bool:
         ann = Path(source) / "annotation"
@@ -115,8 +118,11 @@ class MvklReleaseAdapter:
                              file=source.name, code="layout")
         return found
 
-    def read(self, source: Path, tables: Sequence[Path] | None = None,
-             dataset: str | None = None) -> AdapterResult:
+    def read(self, source: Path, tables: Sequence[Path] | None = None, dataset: str | None = None, *,
+             seed: int = 0, options: Mapping[str, str] | None = None) -> AdapterResult:
+        """Read and validate every table (:mod:`mvkl.datasets.base` contract). The splits come from the
+        table names, so ``seed`` is unused; no ``options`` are accepted."""
+        check_options(self.name, options, self.options_help)
         source = Path(source)
         if not source.is_dir():
             raise InputError("source folder not found", file=source.name, code="missing-file")

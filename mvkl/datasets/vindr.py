@@ -14,10 +14,11 @@
   DICOM UIDs or a SOP class.
 * **Label proxy** (no pathology): breast BI-RADS 1-3 -> benign (0), 4-5 -> malignant (1), as the
   paper does for INbreast; images without finding (BI-RADS 1) are benign-normal. With
-  ``birads3="unknown"`` BI-RADS 3 (probably benign, <= 2 % malignancy) is stored unknown (-1) and
+  ``--adapter-option birads3=unknown`` BI-RADS 3 (probably benign, <= 2 % malignancy) is stored unknown (-1) and
   so left out of downstream evaluation while still used for pretraining.
 * **Splits**: the official ``training``/``test`` split is kept; validation is drawn from training
-  by study, stratified by label, seeded (:func:`mvkl.datasets.cbis_ddsm.draw_validation`, 10 %).
+  by study, stratified by label, seeded by ``mvkl ingest --seed``
+  (:func:`mvkl.datasets.cbis_ddsm.draw_validation`; 10 %, ``--adapter-option val_fraction=F``).
 * **Manifestations**: ``finding_categories`` (a Python-list string, parsed with
   ``ast.literal_eval``) -> architectural distortion, focal asymmetrical density (Focal
   Asymmetry, Asymmetry), skin thickening/retraction, nipple retraction, abnormal lymph node, known
@@ -30,13 +31,22 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import ClassVar
 
 import polars as pl
 
 from mvkl.datasets import mapping as MP
-from mvkl.datasets.base import column_label, find_column, parse_birads, parse_density, parse_laterality
+from mvkl.datasets.base import (
+    check_options,
+    column_label,
+    find_column,
+    parse_birads,
+    parse_density,
+    parse_fraction,
+    parse_laterality,
+)
 from mvkl.datasets.cbis_ddsm import draw_validation
 from mvkl.errors import InputError, Problem
 from mvkl.fsutil import display_path
@@ -85,36 +95,53 @@ def parse_categories(value: object) -> list[str] | None:
 class VindrAdapter:
     """VinDr-Mammo annotation CSVs + ``images/`` (``--format vindr``).
 
-    Args:
+    Args (defaults; the ``options`` of :meth:`read` override them):
         birads3: ``"benign"`` (default: 1-3 -> 0) or ``"unknown"`` (BI-RADS 3 -> -1).
-        val_fraction: share of the training studies drawn as validation.
-        seed: seed of that draw (until the pipeline passes ``--seed`` to adapters).
+        val_fraction: share of the training studies drawn as validation (the draw is seeded by the
+            ``seed`` of :meth:`read`, ``mvkl ingest --seed``).
     """
 
     name = "vindr"
     description = "VinDr-Mammo: breast-level + finding annotation CSVs + images/<study>/<image>.dicom"
+    options_help: ClassVar[Mapping[str, str]] = {
+        "val_fraction": "share of the training studies drawn as validation, 0 < F < 1 (default 0.1)",
+        "birads3": "label of BI-RADS 3 breasts: benign (default) or unknown",
+    }
 
-    def __init__(self, birads3: str = "benign", val_fraction: float = 0.1, seed: int = 0) -> None:
+    def __init__(self, birads3: str = "benign", val_fraction: float = 0.1) -> None:
         if birads3 not in ("benign", "unknown"):
             raise ValueError("birads3 must be 'benign' or 'unknown'")
+        if not 0 <= val_fraction < 1:
+            raise ValueError("val_fraction must be in [0, 1)")
         self.birads3 = birads3
         self.val_fraction = val_fraction
-        self.seed = seed
 
     def detect(self, source: Path) -> bool:
         source = Path(source)
         return (source / BREAST_TABLE).is_file() and (source / "images").is_dir()
 
-    def label(self, birads: str) -> int:
-        """Label proxy from the breast BI-RADS (class docstring)."""
-        if birads in ("1", "2") or (birads == "3" and self.birads3 == "benign"):
+    def label(self, birads: str, birads3: str | None = None) -> int:
+        """Label proxy from the breast BI-RADS (class docstring); ``birads3`` defaults to the adapter's."""
+        if birads in ("1", "2") or (birads == "3" and (birads3 or self.birads3) == "benign"):
             return 0
         if birads and birads[0] in "456":
             return 1
         return -1
 
-    def read(self, source: Path, tables: Sequence[Path] | None = None, dataset: str | None = None,
-             seed: int | None = None) -> AdapterResult:
+    def read(self, source: Path, tables: Sequence[Path] | None = None, dataset: str | None = None, *,
+             seed: int = 0, options: Mapping[str, str] | None = None) -> AdapterResult:
+        """Read and validate the annotation tables (:mod:`mvkl.datasets.base` contract).
+
+        ``seed`` seeds the validation draw; ``options``: ``val_fraction`` (0 < F < 1) and ``birads3``
+        (``benign`` | ``unknown``).
+        """
+        opts = check_options(self.name, options, self.options_help)
+        val_fraction = (parse_fraction(self.name, "val_fraction", opts["val_fraction"]) if "val_fraction" in opts
+                        else self.val_fraction)
+        birads3 = opts.get("birads3", self.birads3).strip().lower()
+        if birads3 not in ("benign", "unknown"):
+            raise InputError(f"--adapter-option birads3 of --format {self.name} must be benign or unknown; "
+                             f"got {opts['birads3']!r}", code="usage")
         source = Path(source)
         if not source.is_dir():
             raise InputError("source folder not found", file=source.name, code="missing-file")
@@ -128,7 +155,6 @@ class VindrAdapter:
             raise InputError(f"no {BREAST_TABLE} in the source (or name it with --table)", file=source.name,
                              code="layout")
         dataset = dataset or self.name
-        seed = self.seed if seed is None else seed
         problems: list[Problem] = []
         warnings: list[str] = []
         try:
@@ -147,11 +173,11 @@ class VindrAdapter:
                 cats, clamped = self._findings(fdf, finding.name, problems)
         else:
             warnings.append(f"no {FINDING_TABLE}: every manifestation dimension is unknown")
-        records = self._breast(df, breast.name, source, cats, dataset, problems, warnings)
+        records = self._breast(df, breast.name, source, cats, dataset, birads3, problems, warnings)
         if problems:
             return AdapterResult([], problems, self.name, dataset, [], warnings)
         labels = patient_labels((r.patient_key, r.label) for r in records if r.split == "train")
-        val = draw_validation(labels, self.val_fraction, seed)
+        val = draw_validation(labels, val_fraction, seed)
         for r in records:
             if r.split == "train" and r.patient_key in val:
                 r.split = "val"
@@ -159,11 +185,11 @@ class VindrAdapter:
             warnings.append(f"{clamped} negative finding box coordinate(s) clamped to 0")
         policies = {
             "label_policy": {"source": "breast_birads (no pathology)", "benign": ["1", "2", "3"]
-                             if self.birads3 == "benign" else ["1", "2"], "malignant": ["4", "5"],
-                             "unknown": [] if self.birads3 == "benign" else ["3"],
+                             if birads3 == "benign" else ["1", "2"], "malignant": ["4", "5"],
+                             "unknown": [] if birads3 == "benign" else ["3"],
                              "no_finding": "BI-RADS 1 images are benign-normal"},
             "split_policy": {"official": "training/test kept", "unit": "study",
-                             "val": {"from": "training", "fraction": self.val_fraction, "seed": seed,
+                             "val": {"from": "training", "fraction": val_fraction, "seed": seed,
                                      "stratify": "study label", "method": "mvkl.splits"}},
         }
         src = SourceInfo("", self.name, dataset, 1 + (cats is not None), MP.mapping_document("vindr", **policies))
@@ -214,7 +240,7 @@ class VindrAdapter:
         return out, clamped
 
     def _breast(self, df: pl.DataFrame, label: str, source: Path, cats: dict[str, set[str]] | None, dataset: str,
-                problems: list[Problem], warnings: list[str]) -> list[LumpRecord]:
+                birads3: str, problems: list[Problem], warnings: list[str]) -> list[LumpRecord]:
         cols = {k: find_column(df, names) for k, names in COLUMNS.items()}
         missing = [k for k in REQUIRED if cols[k] is None]
         for k in missing:
@@ -283,7 +309,7 @@ class VindrAdapter:
             records.append(LumpRecord(
                 dataset=dataset, batch="", patient_key=study, exam_key=study, lump_key=image,
                 images={view: ImageRef(path, path.relative_to(source).as_posix(), view)}, laterality=lat,
-                label=self.label(birads), birads=birads, density=density, age=None, report="", manifest=vec,
+                label=self.label(birads, birads3), birads=birads, density=density, age=None, report="", manifest=vec,
                 known=known, split=split, row=RowRef(label, row),
                 identifiers=[x for x in (study, image, cell("series", r)) if x]))
         if other_views:

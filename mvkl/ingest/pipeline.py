@@ -28,7 +28,7 @@ import json
 import logging
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +62,8 @@ class IngestOptions:
     pixel_dtype: str | None = None  # None: uint8, or the appended-to store's
     key_file: Path | None = None
     ratios: tuple[float, float, float] = DEFAULT_RATIOS
-    seed: int = 0
+    seed: int = 0  # split assignment and the adapters' random draws (validation patients)
+    adapter_options: dict[str, str] = field(default_factory=dict)  # --adapter-option KEY=VALUE
     resume: bool = False
     append: bool = False
     overwrite: bool = False
@@ -99,7 +100,8 @@ def _fingerprint(pseudonym: Any, opts: IngestOptions, plan: Plan, size: int, dty
 
     add({"size": size, "dtype": dtype, "burned": opts.allow_burned_in, "proc": opts.allow_for_processing,
          "ratios": list(opts.ratios), "seed": opts.seed, "key": key_fp, "decoder": opts.decoder,
-         "append": existing.stat if existing else None})
+         "append": existing.stat if existing else None,
+         "adapter_options": dict(sorted(opts.adapter_options.items()))})
     for im in plan.images:
         add([im.image_id, im.view, im.size, im.mtime_ns])
     for pl in plan.lumps:
@@ -167,7 +169,8 @@ def run_ingest(opts: IngestOptions) -> dict[str, Any]:
 
     # 1. Tables -> records (no pixel touched).
     adapter = get_adapter(opts.format) if opts.format else detect_format(Path(opts.source))
-    result: AdapterResult = adapter.read(Path(opts.source), opts.tables, opts.dataset)
+    result: AdapterResult = adapter.read(Path(opts.source), opts.tables, opts.dataset, seed=opts.seed,
+                                         options=dict(opts.adapter_options))
     if result.problems:
         raise ValidationFailed(result.problems, f"{len(result.problems)} problem(s) in the tables; nothing "
                                                 "was ingested")

@@ -41,7 +41,7 @@ def test_a_new_adapter_plugs_in() -> None:
         def detect(self, source: Path) -> bool:
             return False
 
-        def read(self, source, tables=None, dataset=None):  # type: ignore[no-untyped-def]
+        def read(self, source, tables=None, dataset=None, *, seed=0, options=None):  # type: ignore[no-untyped-def]
             raise NotImplementedError
 
     try:
@@ -49,6 +49,31 @@ def test_a_new_adapter_plugs_in() -> None:
         assert get_adapter("dummy-test").description == "test only"
     finally:
         ADAPTERS.pop("dummy-test", None)
+
+
+@pytest.mark.parametrize("fmt", sorted(ADAPTERS))
+def test_every_adapter_refuses_unknown_options_listing_the_accepted(fmt: str, tmp_path: Path) -> None:
+    adapter = ADAPTERS[fmt]
+    accepted = dict(getattr(adapter, "options_help", {}))
+    with pytest.raises(InputError) as exc:
+        adapter.read(tmp_path, seed=0, options={"no_such_option": "1"})
+    msg = str(exc.value)
+    assert exc.value.exit_code == 2 and "no_such_option" in msg and f"--format {fmt}" in msg
+    assert all(k in msg for k in accepted) and (accepted or "accepts none" in msg)
+    want = {"cbis-ddsm": {"val_fraction"}, "vindr": {"val_fraction", "birads3"}}.get(fmt, set())
+    assert set(accepted) == want
+
+
+def test_check_options_and_parse_fraction() -> None:
+    from mvkl.datasets.base import check_options, parse_fraction
+
+    assert check_options("x", {"a": "1"}, {"a": "help"}) == {"a": "1"} and check_options("x", None, {}) == {}
+    with pytest.raises(InputError, match=r"b, c for --format x; accepted: a \(help\)"):
+        check_options("x", {"c": "1", "a": "2", "b": "3"}, {"a": "help"})
+    assert parse_fraction("x", "f", "0.25") == 0.25
+    for bad in ("0", "1", "-0.1", "nan", "inf", "", "half"):
+        with pytest.raises(InputError, match="between 0 and 1"):
+            parse_fraction("x", "f", bad)
 
 
 @pytest.mark.parametrize(("v", "want"), [("恶性", (1, True)), ("良性", (0, True)), ("Malignant", (1, True)),

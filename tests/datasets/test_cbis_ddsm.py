@@ -77,7 +77,7 @@ def test_nbia_resolution_paths(tmp_path: Path) -> None:
 
 def test_validation_draw_by_patient_seeded(cbis: tuple[Path, dict[str, Any]]) -> None:
     root, fx = cbis
-    runs = {s: CbisDdsmAdapter(val_fraction=0.4, seed=s).read(root).records for s in (0, 1, 2, 3)}
+    runs = {s: CbisDdsmAdapter().read(root, seed=s, options={"val_fraction": "0.4"}).records for s in (0, 1, 2, 3)}
     train_patients = {k[0] for k, e in fx["expect"].items() if e.split == "train" and e.stored}
     test_patients = {k[0] for k, e in fx["expect"].items() if e.split == "test"}
     vals = []
@@ -90,7 +90,8 @@ def test_validation_draw_by_patient_seeded(cbis: tuple[Path, dict[str, Any]]) ->
         assert val and val <= train_patients  # drawn from the official train only
         assert {p for p, s in split_of.items() if s == {"test"}} == test_patients  # official test kept
         vals.append(frozenset(val))
-    assert CbisDdsmAdapter(val_fraction=0.4, seed=0).read(root).records[0].split == runs[0][0].split
+    again = CbisDdsmAdapter(val_fraction=0.4).read(root, seed=0).records  # constructor default = option
+    assert [r.split for r in again] == [r.split for r in runs[0]]
     assert len(set(vals)) > 1  # the seed matters
 
 

@@ -41,11 +41,20 @@ def test_records_match_fixture_definition(vin: tuple[Path, dict[str, Any]], bira
     assert ("3" in pol["unknown"]) == (birads3 == "unknown")  # type: ignore[index]
 
 
+def test_birads3_option_equals_the_constructor_default(vin: tuple[Path, dict[str, Any]]) -> None:
+    root, _ = vin
+    by_option = VindrAdapter().read(root, options={"birads3": "unknown"}).records
+    by_default = VindrAdapter(birads3="unknown").read(root).records
+    assert [(r.lump_key, r.label) for r in by_option] == [(r.lump_key, r.label) for r in by_default]
+    assert {r.label for r in by_option if r.birads == "3"} == {-1}
+    assert {r.label for r in VindrAdapter().read(root).records if r.birads == "3"} == {0}
+
+
 def test_validation_by_study_seeded(vin: tuple[Path, dict[str, Any]]) -> None:
     root, _ = vin
     seen = set()
     for seed in range(6):
-        recs = VindrAdapter(val_fraction=0.5, seed=seed).read(root).records
+        recs = VindrAdapter().read(root, seed=seed, options={"val_fraction": "0.5"}).records
         by_study: dict[str, set[str]] = {}
         for r in recs:
             by_study.setdefault(r.patient_key, set()).add(r.split)  # type: ignore[arg-type]

@@ -8,9 +8,8 @@ manifestation coverage per group) and malformed inputs (exit 2 naming file, row 
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +18,6 @@ import pytest
 from typer.testing import CliRunner
 
 from mvkl.datasets import ADAPTERS
-from mvkl.datasets.cbis_ddsm import CbisDdsmAdapter
-from mvkl.datasets.vindr import VindrAdapter
 from mvkl.manifest import schema as S
 from mvkl.store import Store, check_store
 from mvkl.store import schema as SC
@@ -38,21 +35,17 @@ def key(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("key") / "pseudonym.key"
 
 
-@contextlib.contextmanager
-def more_val() -> Iterator[None]:
-    """Register adapters drawing a larger validation share, so that the tiny fixtures get one."""
-    old = {k: ADAPTERS[k] for k in ("cbis-ddsm", "vindr")}
-    ADAPTERS["cbis-ddsm"] = CbisDdsmAdapter(val_fraction=0.4, seed=3)
-    ADAPTERS["vindr"] = VindrAdapter(val_fraction=0.5, seed=1)
-    try:
-        yield
-    finally:
-        ADAPTERS.update(old)
+#: A larger validation share than the default 10 %, so that the tiny fixtures get one.
+MORE_VAL: dict[str, tuple[str, ...]] = {
+    "cbis-ddsm": ("--seed", "3", "--adapter-option", "val_fraction=0.4"),
+    "vindr": ("--seed", "1", "--adapter-option", "val_fraction=0.5"),
+    "inbreast": (),
+}
 
 
-def _ingest(src: Path, fmt: str, out: Path, key: Path) -> dict[str, Any]:
-    res = _cli("ingest", src, "--format", fmt, "--out", out, "--image-size", "64", "--key-file", key,
-               "--workers", "1", "--json")
+def _ingest(src: Path, fmt: str, out: Path, key: Path, *extra: object, size: int = 64) -> dict[str, Any]:
+    res = _cli("ingest", src, "--format", fmt, "--out", out, "--image-size", size, "--key-file", key,
+               "--workers", "1", "--json", *extra)
     assert res.exit_code == 0, res.stdout + res.stderr
     return json.loads(res.stdout)
 
@@ -69,9 +62,8 @@ def stores(tmp_path_factory: pytest.TempPathFactory, key: Path) -> dict[str, Any
         root = tmp_path_factory.mktemp(name)
         fx = make(root)
         store = tmp_path_factory.mktemp(f"{name}-store") / f"{name}.h5"
-        with more_val():
-            doc = _ingest(root, fmt, store, key)
-            records = ADAPTERS[fmt].read(root).records
+        doc = _ingest(root, fmt, store, key, *MORE_VAL[fmt])
+        records = ADAPTERS[fmt].read(root).records
         out[name] = {"root": root, "expect": fx["expect"], "store": store, "doc": doc, "records": records,
                      "natural": natural, "fmt": fmt}
     return out
@@ -222,4 +214,63 @@ def test_malformed_input_exits_2_naming_file_row_column(tmp_path: Path, key: Pat
     assert res.exit_code == 2
     line = next(x for x in res.stderr.splitlines() if where[0] in x)
     assert all(w in line for w in where), line
+    assert not (tmp_path / "x.h5").exists()
+
+
+def _patient_splits(store: Path, key: Path, records: list[Any]) -> dict[str, str]:
+    """Raw patient key -> stored split name (one per patient, asserted)."""
+    rows = _lump_index(store, key, records)
+    with Store(store) as st:
+        split = st.lumps["split"][()]
+    got: dict[str, set[str]] = {}
+    for i, rec in rows.items():
+        got.setdefault(rec.patient_key, set()).add(SC.SPLIT_NAMES[int(split[i])])
+    assert all(len(v) == 1 for v in got.values())  # patient-disjoint
+    return {p: next(iter(v)) for p, v in got.items()}
+
+
+def test_seed_and_adapter_options_change_the_validation_draw(tmp_path: Path, key: Path) -> None:
+    """`--seed` and `--adapter-option val_fraction=F` reach the CBIS-DDSM adapter: each store holds
+    exactly the adapter's draw for that seed and fraction, and the draws differ."""
+    root = tmp_path / "src"
+    root.mkdir()
+    L.make_cbis(root, "tcia")
+    expect = L.cbis_expectations()
+    train = {k[0] for k, e in expect.items() if e.split == "train" and e.stored}
+    test = {k[0] for k, e in expect.items() if e.split == "test" and e.stored}
+    adapter = ADAPTERS["cbis-ddsm"]
+    records = adapter.read(root).records
+    runs = {"seed 0, F 0.5": (0, "0.5"), "seed 1, F 0.5": (1, "0.5"), "seed 1, default F": (1, None)}
+    draws: dict[str, set[str]] = {}
+    for name, (seed, frac) in runs.items():
+        out = tmp_path / f"{seed}-{frac}.h5"
+        extra = ["--seed", seed, *(["--adapter-option", f"val_fraction={frac}"] if frac else [])]
+        _ingest(root, "cbis-ddsm", out, key, *extra, size=32)
+        splits = _patient_splits(out, key, records)
+        val = {p for p, s in splits.items() if s == "val"}
+        assert {p for p, s in splits.items() if s == "test"} == test  # official test kept
+        assert val <= train  # validation only from the official train
+        opts = {"val_fraction": frac} if frac else None
+        assert val == {r.patient_key for r in adapter.read(root, seed=seed, options=opts).records if r.split == "val"}
+        with Store(out) as st:
+            pol = st.info.attrs["sources"][0]["manifest_mapping"]["split_policy"]["val"]
+        assert (pol["seed"], pol["fraction"]) == (seed, float(frac or 0.1))
+        draws[name] = val
+    assert draws["seed 0, F 0.5"] and draws["seed 1, F 0.5"]
+    assert draws["seed 0, F 0.5"] != draws["seed 1, F 0.5"]  # --seed reaches the adapter
+    assert draws["seed 1, F 0.5"] != draws["seed 1, default F"]  # --adapter-option reaches it
+
+
+@pytest.mark.parametrize("fmt,option,needle", [
+    ("cbis-ddsm", "nope=1", "accepted: val_fraction"),
+    ("cbis-ddsm", "val_fraction=1", "between 0 and 1"),
+    ("cbis-ddsm", "val_fraction", "KEY=VALUE"),
+    ("vindr", "birads3=maybe", "benign or unknown"),
+    ("vindr", "val_fraction=0.2x", "between 0 and 1"),
+    ("inbreast", "val_fraction=0.2", "accepts none"),
+])
+def test_bad_adapter_options_exit_2(tmp_path: Path, key: Path, fmt: str, option: str, needle: str) -> None:
+    res = _cli("ingest", tmp_path, "--format", fmt, "--out", tmp_path / "x.h5", "--key-file", key,
+               "--adapter-option", option)
+    assert res.exit_code == 2 and needle in res.stderr, res.stderr
     assert not (tmp_path / "x.h5").exists()
