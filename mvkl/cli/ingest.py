@@ -37,6 +37,26 @@ def parse_adapter_options(items: list[str] | None) -> dict[str, str]:
     return out
 
 
+def format_help() -> str:
+    """``--format`` help: every registered adapter (:data:`mvkl.datasets.ADAPTERS`), in order."""
+    from mvkl.datasets import ADAPTERS
+
+    return "Source layout: " + ", ".join(ADAPTERS) + " (default: detected from SOURCE)."
+
+
+def adapter_option_help() -> str:
+    """``--adapter-option`` help: the keys each registered adapter accepts (its ``options_help``)."""
+    from mvkl.datasets import ADAPTERS
+
+    keys = [f"{name}: {', '.join(opts)}" for name, a in ADAPTERS.items() if (opts := getattr(a, "options_help", {}))]
+    return ("An option of the --format adapter, KEY=VALUE (repeat the option; unknown keys are refused)"
+            + (f". Keys: {'; '.join(keys)}." if keys else "."))
+
+
+SOURCE_HELP = ("Source folder in the MVKL release, CBIS-DDSM, INbreast or VinDr-Mammo layout (docs/ingest.md), "
+               "or a manifest table (csv/tsv/xlsx/parquet, --format csv).")
+
+
 def register(root: typer.Typer) -> None:
     """Add `mvkl ingest` to the root app."""
 
@@ -46,15 +66,17 @@ def register(root: typer.Typer) -> None:
             "mvkl ingest demo-data/ --format mvkl --out demo.h5",
             "mvkl ingest demo-data/ --out demo.h5 --resume            # continue after a kill",
             "mvkl ingest batch2/ --out demo.h5 --append --json          # add a batch",
-            "mvkl ingest lumps.csv --format csv --out public.h5 --dataset cbis --split 8:1:1",
+            "mvkl ingest lumps.csv --format csv --out mine.h5 --dataset mine --split 8:1:1",
+            "mvkl ingest cbis/ --format cbis-ddsm --out cbis.h5",
+            "mvkl ingest inbreast/ --format inbreast --out inbreast.h5 --seed 1",
+            "mvkl ingest vindr/ --format vindr --out vindr.h5",
         ),
     )
     @command
     def ingest(
-        source: Annotated[Path, typer.Argument(help="Source folder (MVKL release layout) or manifest table (csv).")],
+        source: Annotated[Path, typer.Argument(help=SOURCE_HELP)],
         out: Annotated[Path, typer.Option("--out", "-o", help="The HDF5 store to write.")],
-        format: Annotated[str | None, typer.Option("--format", "-f",
-                                                   help="Source layout: mvkl or csv (default: detected).")] = None,
+        format: Annotated[str | None, typer.Option("--format", "-f", help=format_help())] = None,
         table: Annotated[list[Path] | None, typer.Option("--table", help="Table file(s) to read instead of "
                                                          "discovering them (repeat the option).")] = None,
         dataset: Annotated[str | None, typer.Option("--dataset", help="Pseudonym namespace of this data set "
@@ -70,9 +92,8 @@ def register(root: typer.Typer) -> None:
                                            "a provided split.")] = "7:1:2",
         seed: Annotated[int, typer.Option("--seed", help="Seed of the split assignment and of the adapter's "
                                           "draws (validation patients of CBIS-DDSM and VinDr).")] = 0,
-        adapter_option: Annotated[list[str] | None, typer.Option(
-            "--adapter-option", metavar="KEY=VALUE",
-            help="An option of the --format adapter (repeat the option); unknown keys are refused.")] = None,
+        adapter_option: Annotated[list[str] | None, typer.Option("--adapter-option", metavar="KEY=VALUE",
+                                                                 help=adapter_option_help())] = None,
         resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted ingest of the same plan.")
                           ] = False,
         append: Annotated[bool, typer.Option("--append", help="Add SOURCE as new batch(es) to the existing store.")

@@ -2,7 +2,10 @@
 
 :data:`ADAPTERS` maps a ``--format`` name to its adapter; see :mod:`mvkl.datasets.base` for the
 contract and how to add one (``register(MyAdapter())``). Built in: ``mvkl`` (MVKL release
-layout, :mod:`.mvkl_release`) and ``csv`` (generic manifest table, :mod:`.csv_manifest`).
+layout, :mod:`.mvkl_release`), ``csv`` (generic manifest table, :mod:`.csv_manifest`),
+``cbis-ddsm`` (:mod:`.cbis_ddsm`), ``inbreast`` (:mod:`.inbreast`) and ``vindr`` (:mod:`.vindr`).
+Importing the registry is cheap (``mvkl ingest --help`` lists it): polars and the table reader
+are imported where a table is read.
 """
 
 from mvkl.datasets.base import ADAPTERS, Adapter, detect_format, get_adapter, register

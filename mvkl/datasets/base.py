@@ -39,15 +39,19 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
-import polars as pl
 
 from mvkl.errors import InputError, Problem
 from mvkl.ingest.records import AdapterResult
 from mvkl.manifest import schema as S
-from mvkl.manifest.table import parse_manifest_frame
+
+if TYPE_CHECKING:
+    import polars as pl
+
+# polars and the table reader are imported where a table is read, so that importing the registry
+# (``mvkl ingest --help`` lists its formats) stays cheap.
 
 __all__ = [
     "ADAPTERS",
@@ -66,6 +70,7 @@ __all__ = [
     "parse_label",
     "parse_laterality",
     "read_manifest",
+    "read_table",
     "register",
 ]
 
@@ -145,6 +150,14 @@ def parse_fraction(fmt: str, key: str, value: str) -> float:
         raise InputError(f"--adapter-option {key} of --format {fmt} must be a number between 0 and 1 "
                          f"(exclusive); got {value!r}", code="usage")
     return f
+
+
+def read_table(path: str | Path) -> pl.DataFrame:
+    """:func:`mvkl.manifest.table.read_table` (every column as text, spreadsheet rows kept), imported
+    on first use."""
+    from mvkl.manifest.table import read_table as _read_table
+
+    return _read_table(path)
 
 
 # -- column lookup ------------------------------------------------------------------------------
@@ -339,6 +352,10 @@ def read_manifest(df: pl.DataFrame, table: str, *, positional: bool = False,
         partial: a table may describe only some groups/signs (public data sets); the others are
             *unknown*. When no manifestation column is present at all, every dimension is unknown.
     """
+    import polars as pl
+
+    from mvkl.manifest.table import parse_manifest_frame
+
     n = df.height
     wide, groups = _present_columns(df)
     complete = len(wide) == S.DIM or (len(groups) == len(S.exclusive_groups()) and all(

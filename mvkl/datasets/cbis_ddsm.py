@@ -37,9 +37,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
-
-import polars as pl
+from typing import TYPE_CHECKING, ClassVar
 
 from mvkl.datasets import mapping as MP
 from mvkl.datasets.base import (
@@ -50,12 +48,14 @@ from mvkl.datasets.base import (
     parse_density,
     parse_fraction,
     parse_label,
+    read_table,
 )
 from mvkl.errors import InputError, Problem
 from mvkl.fsutil import display_path
 from mvkl.ingest.records import AdapterResult, ImageRef, LumpRecord, RowRef, SourceInfo
-from mvkl.manifest.table import read_table
-from mvkl.splits import assign_splits, patient_labels
+
+if TYPE_CHECKING:
+    import polars as pl
 
 __all__ = ["TABLE_NAMES", "CbisDdsmAdapter", "birads_severity", "draw_validation"]
 
@@ -102,6 +102,8 @@ def draw_validation(patients: Mapping[str, int], fraction: float, seed: int) -> 
         raise InputError(f"validation fraction must be in [0, 1); got {fraction}", code="usage")
     if fraction == 0 or not patients:
         return set()
+    from mvkl.splits import assign_splits
+
     got = assign_splits(dict(patients), (1.0 - fraction, fraction, 0.0), seed)
     return {p for p, s in got.split.items() if s == 1}
 
@@ -412,6 +414,8 @@ class CbisDdsmAdapter:
                             f"test sets: their {len(dropped)} official-train image(s) were left out so that the "
                             f"official test set is unchanged ({where})")
         kept = [img for k, img in images.items() if not (k[3] == "train" and k[0] in test_patients)]
+        from mvkl.splits import patient_labels
+
         labels = patient_labels((img.patient, max(img.labels)) for img in kept if img.split == "train")
         val = draw_validation(labels, val_fraction, seed)
         density_conflicts = 0

@@ -33,9 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import ClassVar
-
-import polars as pl
+from typing import TYPE_CHECKING, ClassVar
 
 from mvkl.datasets.base import (
     birads_from_report,
@@ -49,12 +47,14 @@ from mvkl.datasets.base import (
     parse_label,
     parse_laterality,
     read_manifest,
+    read_table,
 )
 from mvkl.errors import InputError, Problem
 from mvkl.fsutil import display_path
 from mvkl.ingest.records import AdapterResult, ImageRef, LumpRecord, RowRef, SourceInfo
-from mvkl.manifest.table import read_table
-from mvkl.store.schema import split_index
+
+if TYPE_CHECKING:
+    import polars as pl
 
 __all__ = ["CsvManifestAdapter"]
 
@@ -142,6 +142,8 @@ class CsvManifestAdapter:
 
     def _read_table(self, df: pl.DataFrame, label: str, root: Path,
                     dataset: str) -> tuple[list[LumpRecord], list[Problem], list[str], dict[str, object]]:
+        from mvkl.store.schema import split_index
+
         problems: list[Problem] = []
         cols = {k: find_column(df, names) for k, names in COLUMNS.items()}
         for key in ("patient", "study"):

@@ -31,9 +31,7 @@ import plistlib
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
-
-import polars as pl
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from mvkl.datasets import mapping as MP
 from mvkl.datasets.base import (
@@ -45,11 +43,14 @@ from mvkl.datasets.base import (
     parse_birads,
     parse_density,
     parse_laterality,
+    read_table,
 )
 from mvkl.errors import InputError, Problem
 from mvkl.fsutil import display_path
 from mvkl.ingest.records import AdapterResult, ImageRef, LumpRecord, RowRef, SourceInfo
-from mvkl.manifest.table import read_table
+
+if TYPE_CHECKING:
+    import polars as pl
 
 __all__ = ["TABLE_NAMES", "InbreastAdapter", "birads_label", "parse_roi_names"]
 

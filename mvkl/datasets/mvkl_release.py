@@ -29,9 +29,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import ClassVar
-
-import polars as pl
+from typing import TYPE_CHECKING, ClassVar
 
 from mvkl.datasets.base import (
     birads_from_report,
@@ -43,10 +41,13 @@ from mvkl.datasets.base import (
     parse_birads,
     parse_label,
     read_manifest,
+    read_table,
 )
 from mvkl.errors import InputError, Problem
 from mvkl.ingest.records import VIEWS, AdapterResult, ImageRef, LumpRecord, RowRef, SourceInfo
-from mvkl.manifest.table import read_table
+
+if TYPE_CHECKING:
+    import polars as pl
 
 __all__ = ["MvklReleaseAdapter", "parse_view_id"]
 

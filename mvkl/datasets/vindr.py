@@ -33,9 +33,7 @@ import ast
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import ClassVar
-
-import polars as pl
+from typing import TYPE_CHECKING, ClassVar
 
 from mvkl.datasets import mapping as MP
 from mvkl.datasets.base import (
@@ -46,13 +44,15 @@ from mvkl.datasets.base import (
     parse_density,
     parse_fraction,
     parse_laterality,
+    read_table,
 )
 from mvkl.datasets.cbis_ddsm import draw_validation
 from mvkl.errors import InputError, Problem
 from mvkl.fsutil import display_path
 from mvkl.ingest.records import AdapterResult, ImageRef, LumpRecord, RowRef, SourceInfo
-from mvkl.manifest.table import read_table
-from mvkl.splits import patient_labels
+
+if TYPE_CHECKING:
+    import polars as pl
 
 __all__ = ["BREAST_TABLE", "FINDING_TABLE", "VindrAdapter", "parse_categories"]
 
@@ -176,6 +176,8 @@ class VindrAdapter:
         records = self._breast(df, breast.name, source, cats, dataset, birads3, problems, warnings)
         if problems:
             return AdapterResult([], problems, self.name, dataset, [], warnings)
+        from mvkl.splits import patient_labels
+
         labels = patient_labels((r.patient_key, r.label) for r in records if r.split == "train")
         val = draw_validation(labels, val_fraction, seed)
         for r in records:

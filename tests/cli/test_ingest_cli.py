@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import polars as pl
+import pytest
 
 from mvkl.store import Store, check_store
 from tests.ingest.dicomfiles import make_mvkl_source
@@ -140,9 +142,65 @@ def test_append_a_batch(mg_store: tuple[Path, dict[str, Any]], mg_source: tuple[
     assert res.exit_code == 2 and "key" in res.stderr
 
 
+def _flat(text: str) -> str:
+    """Help text with rich's box characters and line wrapping folded into single spaces."""
+    return re.sub(r"[\s│╭╮╰╯─]+", " ", text)
+
+
 def test_help_has_an_example(run_cli: Callable[..., Any]) -> None:
-    res = run_cli("ingest", "--help")
-    assert res.exit_code == 0 and "mvkl ingest" in res.stdout and "--resume" in res.stdout
+    res = run_cli("ingest", "--help", env={"COLUMNS": "100"})
+    text = _flat(res.stdout)
+    assert res.exit_code == 0 and "mvkl ingest" in text and "--resume" in text
+    for ex in ("mvkl ingest cbis/ --format cbis-ddsm --out cbis.h5",
+               "mvkl ingest inbreast/ --format inbreast --out inbreast.h5 --seed 1",
+               "mvkl ingest vindr/ --format vindr --out vindr.h5"):
+        assert ex in text
+    assert all(x in text for x in ("MVKL release", "CBIS-DDSM", "INbreast", "VinDr-Mammo", "manifest table"))
+    assert "--adapter-option" in text and "val_fraction" in text and "birads3" in text
+
+
+def test_format_help_lists_every_registered_adapter() -> None:
+    """The --format help is generated from the registry: a newly registered adapter shows up."""
+    import typer
+    from typer.testing import CliRunner
+
+    from mvkl.cli.ingest import register as register_ingest
+    from mvkl.datasets import ADAPTERS, register
+
+    class Dummy:
+        name = "dummy-layout"
+        description = "test only"
+        options_help: ClassVar[dict[str, str]] = {"knob": "a test option"}
+
+        def detect(self, source: Path) -> bool:
+            return False
+
+        def read(self, source, tables=None, dataset=None, *, seed=0, options=None):  # type: ignore[no-untyped-def]
+            raise NotImplementedError
+
+    register(Dummy())
+    try:
+        app = typer.Typer()
+        app.callback()(lambda: None)
+        register_ingest(app)
+        res = CliRunner().invoke(app, ["ingest", "--help"], env={"COLUMNS": "100"})
+    finally:
+        ADAPTERS.pop("dummy-layout", None)
+    text = _flat(res.stdout)
+    fmt = text[text.index("--format"):text.index("--table")]
+    assert all(name in fmt for name in [*ADAPTERS, "dummy-layout"]), fmt
+    assert "dummy-layout: knob" in text
+
+
+def test_adapter_option_parsing() -> None:
+    from mvkl.cli.ingest import parse_adapter_options
+    from mvkl.errors import InputError
+
+    assert parse_adapter_options(["a=1", " b = x=y "]) == {"a": "1", "b": "x=y"}
+    assert parse_adapter_options(None) == {}
+    for bad in (["a"], ["=1"], ["a=1", "a=2"]):
+        with pytest.raises(InputError):
+            parse_adapter_options(bad)
 
 
 def test_provided_split_leakage_fails_loudly(tmp_path: Path, key_file: Path, run_cli: Callable[..., Any]) -> None:

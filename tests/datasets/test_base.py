@@ -112,3 +112,14 @@ def test_small_parsers() -> None:
     assert parse_age("052Y") == (52.0, True) and parse_age("") == (None, True) and parse_age("old")[1] is False
     assert normalize_report(" a\r\nb\nc ") == "abc" and normalize_report(None) == ""
     assert [col_letter(i) for i in (0, 25, 26, 27, 701)] == ["A", "Z", "AA", "AB", "ZZ"]
+
+
+def test_registry_import_is_light(python: str, mvkl_subprocess_env: dict[str, str]) -> None:
+    """`mvkl ingest --help` lists the registry, so importing it must not pull in polars, h5py or
+    pydicom (they are imported where a table or a file is read)."""
+    import subprocess
+
+    code = ("import sys, mvkl.datasets; print(sorted(m for m in ('polars', 'h5py', 'pydicom', 'torch', "
+            "'mvkl.store', 'mvkl.manifest.table') if m in sys.modules))")
+    out = subprocess.run([python, "-c", code], env=mvkl_subprocess_env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
