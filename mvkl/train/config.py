@@ -320,7 +320,8 @@ def validate(cfg: PretrainConfig) -> None:
     if cfg.text_max_length > 512:
         raise err("text_max_length cannot exceed 512 (BERT's position limit)")
     if not 0 <= cfg.warmup_steps <= cfg.steps:
-        raise err(f"warmup_steps must be in 0..steps ({cfg.steps}), got {cfg.warmup_steps}")
+        raise err(f"warmup_steps ({cfg.warmup_steps}) must be in 0..steps ({cfg.steps}): lower it in a --config "
+                  "file ([optim] warmup_steps = N) or raise --steps")
     if not 0 < cfg.warmup_start_factor <= 1:
         raise err(f"warmup_start_factor must be in (0, 1], got {cfg.warmup_start_factor}")
     if not cfg.lr > 0 or not 0 <= cfg.min_lr <= cfg.lr:

@@ -322,7 +322,7 @@ class Trainer:
         manineg = c.hard_negatives == "manineg"
         start, wall0 = self.step, time.perf_counter()
         t_log, n_log, total_samples = wall0, 0, 0
-        stopped = False
+        stopped: str | None = None
         self.net.train()
         prog = progress(quiet=None if (show_progress and info.is_main) else True)
         with prog, _StopFlag() as flag:
@@ -356,7 +356,7 @@ class Trainer:
                 if self.step % c.ckpt_every == 0 or last or stop:
                     self.checkpoint()
                 if stop and not last:
-                    stopped = True
+                    stopped = "stop_at" if stop_at is not None and self.step >= stop_at else "signal"
                     break
         writer.close()
         wall = time.perf_counter() - wall0
@@ -372,7 +372,7 @@ class Trainer:
             torch.save({k: v.detach().cpu() for k, v in self.model.state_dict().items()},
                        Path(dump) / f"rank{info.rank}.pt")
         summary = {
-            "ok": True, "completed": not stopped, "run": self.run.name, "preset": c.preset,
+            "ok": True, "completed": stopped is None, "stopped_by": stopped, "run": self.run.name, "preset": c.preset,
             "hard_negatives": c.hard_negatives, "modalities": list(c.modalities), "steps": c.steps,
             "step": self.step, "resumed_from": self.resumed_from, "world_size": info.world_size,
             "device": self.device.type, "precision": "bf16" if self.bf16 else "fp32", "workers": self.workers,
