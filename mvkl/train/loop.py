@@ -224,11 +224,22 @@ class Trainer:
         self.scheduler.step()
         return comps
 
+    @torch.no_grad()
+    def sync_buffers(self) -> None:
+        """Give every rank rank 0's BatchNorm running statistics (DDP only broadcasts them at the start
+        of each forward, so after a step they differ); done before validation, checkpoints and export."""
+        if self.info.enabled:
+            import torch.distributed as dist
+
+            for buf in self.model.buffers():
+                dist.broadcast(buf, src=0)
+
     # -- validation --------------------------------------------------------------------------------------
     @torch.no_grad()
     def validate(self) -> dict[str, Any]:
         """Per-term validation loss (row-weighted means over the val batches), eval mode."""
         assert self.val is not None
+        self.sync_buffers()
         model = self.model
         model.eval()
         sums = torch.zeros(len(self.terms), device=self.device)
@@ -257,6 +268,7 @@ class Trainer:
 
     # -- checkpoints and outputs ------------------------------------------------------------------------
     def checkpoint(self) -> Path | None:
+        self.sync_buffers()
         rngs = [capture_rng()]
         if self.info.enabled:
             import torch.distributed as dist
