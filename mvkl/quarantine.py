@@ -31,6 +31,8 @@ class Reason(str, Enum):
     TABLE_ROW = "table-row"                  # an invalid table row (details name row and column)
     NO_IMAGES = "no-images"                  # a lump whose every image was quarantined
     DUPLICATE = "duplicate"                  # the same image/lump listed twice
+    UNSUPPORTED_VIEW = "unsupported-view"    # a view without a CC/MLO slot (INbreast FB, VinDr other views)
+    SPLIT_CONFLICT = "split-conflict"        # rows dropped so a patient stays in one official split (CBIS-DDSM)
 
     def __str__(self) -> str:
         return self.value

@@ -25,9 +25,10 @@
 * **Splits**: the official train/test of the file names are kept; validation is drawn from the
   official train **by patient**, stratified by patient label, seeded by ``mvkl ingest --seed``
   (:func:`draw_validation`; 10 % by default, ``--adapter-option val_fraction=F``; spec method.md
-  §2.7). A patient listed in both official sets keeps only the
-  official test images (the train rows are dropped with a warning naming table and row), so the
-  official test set is unchanged and no patient is in two splits.
+  §2.7). A patient listed in both official sets keeps only the official test images: each of
+  their official-train images is left out and quarantined ``split-conflict`` (located at its
+  first table row, the image's other rows named in the detail), so the official test set is
+  unchanged and no patient is in two splits.
 * No reports (empty text), no age.
 """
 
@@ -52,7 +53,8 @@ from mvkl.datasets.base import (
 )
 from mvkl.errors import InputError, Problem
 from mvkl.fsutil import display_path
-from mvkl.ingest.records import AdapterResult, ImageRef, LumpRecord, RowRef, SourceInfo
+from mvkl.ingest.records import AdapterResult, ImageRef, LeftOut, LumpRecord, RowRef, SourceInfo
+from mvkl.quarantine import Reason
 
 if TYPE_CHECKING:
     import polars as pl
@@ -283,7 +285,7 @@ class CbisDdsmAdapter:
             density_zero += self._read_table(df, label, kind, split, resolver, images, problems)
         if density_zero:
             warnings.append(f"{density_zero} row(s) with breast density 0: stored as unknown density")
-        records, w = self._records(images, dataset, val_fraction, seed)
+        records, w, left_out = self._records(images, dataset, val_fraction, seed)
         warnings += w
         if resolver.how:
             warnings.append("full mammograms resolved by " + ", ".join(f"{k} {v}" for k, v in
@@ -301,7 +303,7 @@ class CbisDdsmAdapter:
                                 "'full mammogram images' folder, DICOM header)",
         }
         src = SourceInfo("", self.name, dataset, n_tables, MP.mapping_document("cbis-ddsm", **policies))
-        return AdapterResult(records, problems, self.name, dataset, [src], warnings)
+        return AdapterResult(records, problems, self.name, dataset, [src], warnings, left_out)
 
     # -- one table ------------------------------------------------------------------------------
     def _read_table(self, df: pl.DataFrame, label: str, kind: str, split: str, resolver: _Resolver,
@@ -404,15 +406,17 @@ class CbisDdsmAdapter:
 
     # -- images -> records ------------------------------------------------------------------------
     def _records(self, images: dict[tuple[str, str, str, str], _Image], dataset: str, val_fraction: float,
-                 seed: int) -> tuple[list[LumpRecord], list[str]]:
+                 seed: int) -> tuple[list[LumpRecord], list[str], list[LeftOut]]:
         warnings: list[str] = []
         test_patients = {k[0] for k in images if k[3] == "test"}
         dropped = [img for k, img in images.items() if k[3] == "train" and k[0] in test_patients]
-        if dropped:
-            where = ", ".join(str(r) for img in dropped for r in img.rows[:3])[:400]
-            warnings.append(f"{len({i.patient for i in dropped})} patient(s) are in both the official train and "
-                            f"test sets: their {len(dropped)} official-train image(s) were left out so that the "
-                            f"official test set is unchanged ({where})")
+        left_out = []
+        for img in dropped:
+            others = ("; other rows of the image: " + ", ".join(str(r) for r in img.rows[1:])
+                      if len(img.rows) > 1 else "")
+            left_out.append(LeftOut(img.rows[0], img.view, Reason.SPLIT_CONFLICT,
+                                    "official-train image of a patient also in the official test set; the test "
+                                    "images are kept" + others))
         kept = [img for k, img in images.items() if not (k[3] == "train" and k[0] in test_patients)]
         from mvkl.splits import patient_labels
 
@@ -438,4 +442,4 @@ class CbisDdsmAdapter:
                 identifiers=[img.patient, *sorted(img.case_folders)]))
         if density_conflicts:
             warnings.append(f"{density_conflicts} image(s) whose rows disagree on breast density: the first is kept")
-        return records, warnings
+        return records, warnings, left_out

@@ -10,7 +10,8 @@
 * **One record per image** (a table row). The file is found by ``File Name`` (the 8-digit prefix);
   the 16-hex field of the file name is the patient key (it links a patient's views); ``ML`` in
   the file name means MLO. Table and file name must agree on side and view. ``FB`` (from below)
-  images have no CC/MLO slot and are left out (warning naming the row).
+  images have no CC/MLO slot: they are left out and quarantined ``unsupported-view`` (table, row,
+  view ``FB``).
 * **Footer**: the trailing rows whose ``File Name`` is empty or not a number (the 2 rows of totals
   of the release) are skipped by content, never by count, so a table without them loses nothing.
 * **Label** (paper; B33 fixed): BI-RADS parsed as text whatever the cell type (``4a``..``4c`` ->
@@ -47,7 +48,8 @@ from mvkl.datasets.base import (
 )
 from mvkl.errors import InputError, Problem
 from mvkl.fsutil import display_path
-from mvkl.ingest.records import AdapterResult, ImageRef, LumpRecord, RowRef, SourceInfo
+from mvkl.ingest.records import AdapterResult, ImageRef, LeftOut, LumpRecord, RowRef, SourceInfo
+from mvkl.quarantine import Reason
 
 if TYPE_CHECKING:
     import polars as pl
@@ -150,7 +152,8 @@ class InbreastAdapter:
             return AdapterResult([], [Problem(display_path(path), None, None, exc.message, exc.code)],
                                  self.name, dataset)
         files, odd = self._index(source / "AllDICOMs")
-        records, problems, warnings, stats = self._read_table(df, label, source, files, dataset)
+        left_out: list[LeftOut] = []
+        records, problems, warnings, stats = self._read_table(df, label, source, files, dataset, left_out)
         if odd:
             warnings.append(f"{odd} file(s) in AllDICOMs do not follow <File Name>_<hash>_MG_<L|R>_<CC|ML>_ANON.dcm"
                             " and were ignored")
@@ -163,7 +166,7 @@ class InbreastAdapter:
                       "reports_used": stats["reports"]},
         }
         src = SourceInfo("", self.name, dataset, 1, MP.mapping_document("inbreast", **policies))
-        return AdapterResult(records, problems, self.name, dataset, [src], warnings)
+        return AdapterResult(records, problems, self.name, dataset, [src], warnings, left_out)
 
     @staticmethod
     def _index(folder: Path) -> tuple[dict[str, tuple[Path, str, str, str]], int]:
@@ -185,7 +188,8 @@ class InbreastAdapter:
 
     def _read_table(self, df: pl.DataFrame, label: str, source: Path,
                     files: dict[str, tuple[Path, str, str, str]],
-                    dataset: str) -> tuple[list[LumpRecord], list[Problem], list[str], dict[str, int]]:
+                    dataset: str, left_out: list[LeftOut]
+                    ) -> tuple[list[LumpRecord], list[Problem], list[str], dict[str, int]]:
         problems: list[Problem] = []
         warnings: list[str] = []
         stats = {"footer": 0, "xml": 0, "reports": 0}
@@ -208,7 +212,6 @@ class InbreastAdapter:
         stats["footer"] = df.height - end
         reports = self._reports(source / "MedicalReports")
         records: list[LumpRecord] = []
-        skipped_fb: list[int] = []
         no_birads = 0
         seen: dict[str, int] = {}
         for r in range(end):
@@ -257,7 +260,8 @@ class InbreastAdapter:
                 continue
             assert fname is not None and lat is not None
             if view == "FB":
-                skipped_fb.append(row)
+                left_out.append(LeftOut(RowRef(label, row), "FB", Reason.UNSUPPORTED_VIEW,
+                                        "FB (from below) view: no CC/MLO slot in the store"))
                 continue
             no_birads += birads == ""
             if hit is not None:
@@ -277,9 +281,6 @@ class InbreastAdapter:
                 laterality=lat, label=birads_label(birads), birads=birads, density=density, age=age,
                 report=report, manifest=vec, known=known, split=None, row=RowRef(label, row),
                 identifiers=[fname, patient]))
-        if skipped_fb:
-            warnings.append(f"{len(skipped_fb)} FB (from below) image(s) left out: no CC/MLO slot ("
-                            + ", ".join(f"{label} row {r}" for r in skipped_fb[:10]) + ")")
         if no_birads:
             warnings.append(f"{no_birads} image(s) without Bi-Rads: label unknown (-1)")
         return records, problems, warnings, stats

@@ -9,13 +9,14 @@
                                             finding_birads, xmin, ymin, xmax, ymax); optional
     SOURCE/images/<study_id>/<image_id>.dicom
 
-* **One record per image** (a breast-level row). The study is the patient key (VinDr ships no
-  patient id; one study per woman). UIDs/ids are opaque strings: nothing here requires valid
-  DICOM UIDs or a SOP class.
+* **One record per image** (a breast-level row) with a CC or MLO view; rows with another
+  ``view_position`` are left out, quarantined ``unsupported-view`` (table, row, view code). The
+  study is the patient key (VinDr ships no patient id; one study per woman). UIDs/ids are opaque
+  strings: nothing here requires valid DICOM UIDs or a SOP class.
 * **Label proxy** (no pathology): breast BI-RADS 1-3 -> benign (0), 4-5 -> malignant (1), as the
   paper does for INbreast; images without finding (BI-RADS 1) are benign-normal. With
-  ``--adapter-option birads3=unknown`` BI-RADS 3 (probably benign, <= 2 % malignancy) is stored unknown (-1) and
-  so left out of downstream evaluation while still used for pretraining.
+  ``--adapter-option birads3=unknown`` BI-RADS 3 (probably benign, <= 2 % malignancy) is stored
+  unknown (-1) and so left out of downstream evaluation while still used for pretraining.
 * **Splits**: the official ``training``/``test`` split is kept; validation is drawn from training
   by study, stratified by label, seeded by ``mvkl ingest --seed``
   (:func:`mvkl.datasets.cbis_ddsm.draw_validation`; 10 %, ``--adapter-option val_fraction=F``).
@@ -49,7 +50,8 @@ from mvkl.datasets.base import (
 from mvkl.datasets.cbis_ddsm import draw_validation
 from mvkl.errors import InputError, Problem
 from mvkl.fsutil import display_path
-from mvkl.ingest.records import AdapterResult, ImageRef, LumpRecord, RowRef, SourceInfo
+from mvkl.ingest.records import AdapterResult, ImageRef, LeftOut, LumpRecord, RowRef, SourceInfo
+from mvkl.quarantine import Reason
 
 if TYPE_CHECKING:
     import polars as pl
@@ -72,6 +74,7 @@ REQUIRED = ("study", "image", "laterality", "view", "birads", "split")
 FINDING_COLUMNS = {"image": ("image_id",), "categories": ("finding_categories",),
                    "xmin": ("xmin",), "ymin": ("ymin",), "xmax": ("xmax",), "ymax": ("ymax",)}
 SPLITS = {"training": "train", "train": "train", "test": "test"}
+_VIEW_CODE = re.compile(r"^[A-Z]{1,8}$")
 _ID = re.compile(r"^(?!\.+$)[0-9A-Za-z._-]+$")  # a path component, never "." or ".."
 
 
@@ -173,7 +176,8 @@ class VindrAdapter:
                 cats, clamped = self._findings(fdf, finding.name, problems)
         else:
             warnings.append(f"no {FINDING_TABLE}: every manifestation dimension is unknown")
-        records = self._breast(df, breast.name, source, cats, dataset, birads3, problems, warnings)
+        left_out: list[LeftOut] = []
+        records = self._breast(df, breast.name, source, cats, dataset, birads3, problems, warnings, left_out)
         if problems:
             return AdapterResult([], problems, self.name, dataset, [], warnings)
         from mvkl.splits import patient_labels
@@ -195,7 +199,7 @@ class VindrAdapter:
                                      "stratify": "study label", "method": "mvkl.splits"}},
         }
         src = SourceInfo("", self.name, dataset, 1 + (cats is not None), MP.mapping_document("vindr", **policies))
-        return AdapterResult(records, problems, self.name, dataset, [src], warnings)
+        return AdapterResult(records, problems, self.name, dataset, [src], warnings, left_out)
 
     def _findings(self, df: pl.DataFrame, label: str, problems: list[Problem]) -> tuple[dict[str, set[str]], int]:
         cols = {k: find_column(df, names) for k, names in FINDING_COLUMNS.items()}
@@ -242,7 +246,8 @@ class VindrAdapter:
         return out, clamped
 
     def _breast(self, df: pl.DataFrame, label: str, source: Path, cats: dict[str, set[str]] | None, dataset: str,
-                birads3: str, problems: list[Problem], warnings: list[str]) -> list[LumpRecord]:
+                birads3: str, problems: list[Problem], warnings: list[str],
+                left_out: list[LeftOut]) -> list[LumpRecord]:
         cols = {k: find_column(df, names) for k, names in COLUMNS.items()}
         missing = [k for k in REQUIRED if cols[k] is None]
         for k in missing:
@@ -258,7 +263,6 @@ class VindrAdapter:
         records: list[LumpRecord] = []
         study_split: dict[str, tuple[str, int]] = {}
         seen: dict[str, int] = {}
-        other_views = 0
         for r in range(df.height):
             row = r + 2
             if not any(cell(k, r) for k in REQUIRED):
@@ -298,7 +302,9 @@ class VindrAdapter:
             assert lat is not None and split is not None
             study_split.setdefault(study, (split, row))
             if view not in ("CC", "MLO"):
-                other_views += 1
+                code = view if _VIEW_CODE.match(view) else "other"  # a short code, never free text
+                left_out.append(LeftOut(RowRef(label, row), code, Reason.UNSUPPORTED_VIEW,
+                                        "view_position other than CC/MLO: no slot in the store"))
                 continue
             path = source / "images" / study / f"{image}.dicom"
             if not path.is_file() and (alt := path.with_suffix(".dcm")).is_file():
@@ -314,8 +320,6 @@ class VindrAdapter:
                 label=self.label(birads, birads3), birads=birads, density=density, age=None, report="", manifest=vec,
                 known=known, split=split, row=RowRef(label, row),
                 identifiers=[x for x in (study, image, cell("series", r)) if x]))
-        if other_views:
-            warnings.append(f"{other_views} image(s) with a view other than CC/MLO left out")
         if cats is not None:
             orphan = len(set(cats) - set(seen))
             if orphan:

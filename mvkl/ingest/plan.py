@@ -7,6 +7,8 @@ with another number of workers do the same work in the same order:
 * every raw identifier becomes a keyed pseudonym (``Pseudonymizer(kind, dataset + raw)``);
 * an image file named by several lumps of one patient is decoded and stored once; a file named by
   lumps of two different patients is quarantined ``duplicate`` for the later lump;
+* rows the adapter left out on purpose (:class:`~mvkl.ingest.records.LeftOut`: ``unsupported-view``,
+  ``split-conflict``) are quarantined as they are;
 * a named file that does not exist is quarantined ``missing-file``; a lump already in the store
   being appended to (same pseudonymous lump id) is quarantined ``duplicate``; a lump left without
   any image is quarantined ``no-images``;
@@ -155,7 +157,8 @@ def build_plan(
         raise ValidationFailed(leaks, f"{len(leaks)} patient(s) found in more than one split; "
                                       "no patient may be shared between train, val and test")
 
-    quarantined: list[QuarantineEntry] = []
+    quarantined = [QuarantineEntry(lo.row.table, lo.row.row, lo.view, Reason(lo.reason), lo.detail)
+                   for lo in result.left_out]
     images: list[PlanImage] = []
     image_of_path: dict[str, int] = {}
     lumps: list[PlanLump] = []

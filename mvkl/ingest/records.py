@@ -1,8 +1,9 @@
 """Common record types between the dataset adapters and the ingest pipeline (DESIGN.md data flow:
 adapter -> records -> de-identify -> pixel pipeline -> HDF5 store).
 
-An adapter turns one source layout (MVKL release, generic CSV manifest, later CBIS-DDSM, INbreast,
-VinDr) into a list of :class:`LumpRecord` plus the table-level :class:`~mvkl.errors.Problem` list.
+An adapter turns one source layout (MVKL release, generic CSV manifest, CBIS-DDSM, INbreast,
+VinDr) into a list of :class:`LumpRecord` plus the table-level :class:`~mvkl.errors.Problem` list
+and the valid rows it leaves out on purpose (:class:`LeftOut`: they become quarantine entries).
 Records still carry *raw* identifiers (patient/exam/lump keys, source-relative file paths): they
 live in memory only. The pipeline replaces them with keyed pseudonyms before anything is written,
 and never prints them: messages locate a record by :class:`RowRef` (table label + spreadsheet row).
@@ -18,8 +19,9 @@ import numpy.typing as npt
 
 from mvkl.errors import Problem
 from mvkl.manifest.schema import DIM
+from mvkl.quarantine import Reason
 
-__all__ = ["VIEWS", "AdapterResult", "ImageRef", "LumpRecord", "RowRef", "SourceInfo"]
+__all__ = ["VIEWS", "AdapterResult", "ImageRef", "LeftOut", "LumpRecord", "RowRef", "SourceInfo"]
 
 #: The two views a lump may point at, in store order (``/lumps/cc``, ``/lumps/mlo``).
 VIEWS: tuple[str, ...] = ("CC", "MLO")
@@ -111,6 +113,27 @@ class LumpRecord:
             raise ValueError(f"label must be -1, 0 or 1; got {self.label}")
 
 
+@dataclass(frozen=True)
+class LeftOut:
+    """A valid table row an adapter does not turn into a record, on purpose (an image without a
+    CC/MLO slot: :attr:`Reason.UNSUPPORTED_VIEW`; rows dropped so that a patient stays in one
+    official split: :attr:`Reason.SPLIT_CONFLICT`). The ingest plan turns each into a quarantine
+    entry located by table label, row and view, so that the summary accounts for every row.
+
+    Attributes:
+        row: where the row is (table label + spreadsheet row).
+        view: the image's view (``"CC"``, ``"MLO"``, or the source's own code such as ``"FB"``), or
+            None for a row that is not one image.
+        reason: why it is left out.
+        detail: a short identifier-free explanation (no cell values, ids, names or paths).
+    """
+
+    row: RowRef
+    view: str | None
+    reason: Reason
+    detail: str = ""
+
+
 @dataclass
 class SourceInfo:
     """A non-identifying description of one batch of a source, stored in the ``sources`` attribute.
@@ -129,7 +152,8 @@ class SourceInfo:
 @dataclass
 class AdapterResult:
     """What an adapter returns: records, table-level problems (any -> ingest refuses, exit 2),
-    non-fatal warnings (already identifier-free) and per-batch source descriptions."""
+    non-fatal warnings (already identifier-free), per-batch source descriptions, and the valid rows
+    left out on purpose (quarantined by the plan, see :class:`LeftOut`)."""
 
     records: list[LumpRecord]
     problems: list[Problem]
@@ -137,3 +161,4 @@ class AdapterResult:
     dataset: str
     sources: list[SourceInfo] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    left_out: list[LeftOut] = field(default_factory=list)

@@ -47,7 +47,12 @@ def test_records_match_fixture_definition(cbis: tuple[Path, dict[str, Any]]) -> 
         else:
             assert ref.rel == e.path, k  # the full mammogram, chosen by series (never the crop or mask)
             assert (root / ref.rel).is_file()
-    assert any("both the official train and test" in w and "row 8" in w for w in res.warnings)
+    # P_00011's official-train image: quarantined split-conflict at its (only) table row.
+    mass_train = [r for r in L.CBIS_ROWS if r[0] == "mass_train"]
+    i = next(i for i, r in enumerate(mass_train) if r[1] == "P_00011")
+    assert [(x.row.table, x.row.row, x.view, x.reason.value) for x in res.left_out] == [
+        ("mass_case_description_train_set.csv", i + 2, mass_train[i][3], "split-conflict")]
+    assert not any("official test" in w for w in res.warnings)  # a quarantine entry, no longer a warning
     assert any("breast density 0" in w for w in res.warnings)
     doc = res.sources[0].manifest_mapping
     assert doc["layout"] == "cbis-ddsm" and doc["split_policy"]["val"]["fraction"] == 0.0  # type: ignore[index]
@@ -93,6 +98,25 @@ def test_validation_draw_by_patient_seeded(cbis: tuple[Path, dict[str, Any]]) ->
     again = CbisDdsmAdapter(val_fraction=0.4).read(root, seed=0).records  # constructor default = option
     assert [r.split for r in again] == [r.split for r in runs[0]]
     assert len(set(vals)) > 1  # the seed matters
+
+
+def test_split_conflict_one_entry_per_image_naming_its_other_rows(tmp_path: Path) -> None:
+    """A patient in both official sets: each official-train *image* is one quarantine entry at its
+    first row; the image's other rows (other abnormalities, other table) are named in the detail."""
+    extra = [("mass_train", "P_00002", "RIGHT", "CC", 1, "OVAL", "CIRCUMSCRIBED", "3", "BENIGN", "2"),
+             ("mass_train", "P_00002", "RIGHT", "CC", 2, "ROUND", "OBSCURED", "3", "BENIGN", "2"),
+             ("calc_train", "P_00002", "RIGHT", "CC", 3, "AMORPHOUS", "REGIONAL", "4", "MALIGNANT", "2"),
+             ("calc_train", "P_00002", "LEFT", "MLO", 1, "AMORPHOUS", "REGIONAL", "4", "BENIGN", "2")]
+    rows = [r for r in L.CBIS_ROWS if r[1] in ("P_00002", "P_00003")] + extra
+    L.make_cbis(tmp_path, "tcia", rows)
+    res = CbisDdsmAdapter().read(tmp_path)
+    assert res.problems == []
+    got = [(x.row.table, x.row.row, x.view, x.reason.value, x.detail) for x in res.left_out]
+    mass, calc = "mass_case_description_train_set.csv", "calc_case_description_train_set.csv"
+    assert [g[:4] for g in got] == [(mass, 2, "CC", "split-conflict"), (calc, 3, "MLO", "split-conflict")]
+    assert got[0][4].endswith(f"; other rows of the image: {mass} row 3, {calc} row 2")
+    assert "other rows" not in got[1][4]
+    assert {r.split for r in res.records if r.patient_key == "P_00002"} == {"test"}
 
 
 def test_draw_validation_properties() -> None:

@@ -45,7 +45,10 @@ def test_records_match_fixture_definition(inb: tuple[Path, dict[str, Any]]) -> N
     res = InbreastAdapter().read(root)
     assert res.problems == []
     _check(res.records, fx["expect"], root)
-    assert any("FB" in w and "row 10" in w for w in res.warnings)
+    fb = [i + 2 for i, r in enumerate(L.INBREAST_ROWS) if r[3] == "FB"]  # spreadsheet rows of FB views
+    assert fb and [(x.row.table, x.row.row, x.view, x.reason.value) for x in res.left_out] == [
+        ("INbreast.csv", r, "FB", "unsupported-view") for r in fb]
+    assert not any("FB" in w for w in res.warnings)  # a quarantine entry, no longer a warning
     assert any("row 7" in w and "XML" in w for w in res.warnings)
     assert not any("AllDICOMs" in w for w in res.warnings)  # README.txt is not a DICOM: silently ignored
     doc = res.sources[0].manifest_mapping

@@ -129,3 +129,19 @@ def test_missing_column_and_missing_finding_table(src: Path) -> None:
     probs = VindrAdapter().read(src).problems
     assert [(p.file, p.column, p.code) for p in probs] == [("breast-level_annotations.csv", "split",
                                                             "column-missing")]
+
+
+def test_other_views_are_left_out_as_quarantine_entries(src: Path) -> None:
+    def other(h: list[str], rows: list[list[str]]) -> tuple[list[str], list[list[str]]]:
+        rows[2][4] = "XCCL"                     # an extra view code
+        rows[5][4] = "lateral view, 2nd"       # free text: never echoed
+        return h, rows
+
+    _edit(src / "breast-level_annotations.csv", other)
+    res = VindrAdapter().read(src)
+    assert res.problems == [] and not any("view" in w for w in res.warnings)
+    t = "breast-level_annotations.csv"
+    assert [(x.row.table, x.row.row, x.view, x.reason.value) for x in res.left_out] == [
+        (t, 4, "XCCL", "unsupported-view"), (t, 7, "other", "unsupported-view")]
+    assert all("lateral" not in x.detail for x in res.left_out)
+    assert len(res.records) == 4 * len(L.VINDR_STUDIES) - 2

@@ -11,7 +11,7 @@ import pytest
 
 from mvkl.errors import ValidationFailed
 from mvkl.ingest.plan import build_plan
-from mvkl.ingest.records import AdapterResult, ImageRef, LumpRecord, RowRef, SourceInfo
+from mvkl.ingest.records import AdapterResult, ImageRef, LeftOut, LumpRecord, RowRef, SourceInfo
 from mvkl.quarantine import Reason
 
 
@@ -67,6 +67,17 @@ def test_units_dedup_and_quarantine(files: Path) -> None:
     for pl in plan.lumps:
         split_of.setdefault(pl.patient_id, set()).add(pl.split)
     assert all(len(s) == 1 for s in split_of.values())
+
+
+def test_left_out_rows_become_quarantine_entries(files: Path) -> None:
+    res = result([rec(files, "P1", 2, "a", "b")])
+    res.left_out = [LeftOut(RowRef("t", 5), "FB", Reason.UNSUPPORTED_VIEW, "no slot"),
+                    LeftOut(RowRef("u", 3), "CC", Reason.SPLIT_CONFLICT)]
+    plan = build_plan(res, pseudo, ratios=(0.7, 0.1, 0.2), seed=0)
+    assert [e.to_dict(with_path=True) for e in plan.quarantined] == [
+        {"table": "t", "row": 5, "view": "FB", "reason": "unsupported-view", "detail": "no slot", "source_path": ""},
+        {"table": "u", "row": 3, "view": "CC", "reason": "split-conflict", "detail": "", "source_path": ""}]
+    assert len(plan.lumps) == 1 and len(plan.images) == 2
 
 
 def test_provided_splits_kept_and_leakage_fails(files: Path) -> None:

@@ -8,6 +8,7 @@ manifestation coverage per group) and malformed inputs (exit 2 naming file, row 
 
 from __future__ import annotations
 
+import collections
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -113,10 +114,25 @@ def test_store_rows_match_fixture_definitions(stores: dict[str, Any], key: Path,
         assert all(len(v) == 1 for v in patient_split.values())  # no patient in two splits
         if name != "inbreast":
             assert {int(x) for x in lumps["split"]} == {0, 1, 2}  # a validation patient was drawn
-    # Missing files are quarantined and located by table + row (+ view), never by path.
+    # Missing files and the rows the adapter left out are quarantined and located by table + row
+    # (+ view), never by path.
     got = {(x["table"], x["row"], x["view"], x["reason"]) for x in s["doc"]["quarantined"]}
     table, row, view = _missing_row(name)
-    assert got == {(table, row, view, "missing-file"), (table, row, None, "no-images")}
+    assert got == {(table, row, view, "missing-file"), (table, row, None, "no-images"), *_left_out(name)}
+    assert s["doc"]["quarantined_by_reason"] == dict(sorted(collections.Counter(x[3] for x in got).items()))
+
+
+def _left_out(name: str) -> set[tuple[str, int, str, str]]:
+    """Quarantine entries of the rows an adapter leaves out, from the fixture definitions."""
+    if name == "cbis":  # the official-train image of a patient also in the official test set
+        test_patients = {r[1] for r in L.CBIS_ROWS if r[0].endswith("test")}
+        mass_train = [r for r in L.CBIS_ROWS if r[0] == "mass_train"]
+        return {("mass_case_description_train_set.csv", i + 2, r[3], "split-conflict")
+                for i, r in enumerate(mass_train) if r[1] in test_patients}
+    if name == "inbreast":  # FB (from below) views
+        return {("INbreast.csv", i + 2, "FB", "unsupported-view") for i, r in enumerate(L.INBREAST_ROWS)
+                if r[3] == "FB"}
+    return set()
 
 
 def _missing_row(name: str) -> tuple[str, int, str]:
