@@ -8,7 +8,9 @@ An adapter is any object with
   ``--format`` is not given; only look at names, never read pixels);
 * ``read(source, tables=None, dataset=None, *, seed=0, options=None) -> AdapterResult``: read and
   validate every table (``tables`` overrides discovery), return records and *all* table problems
-  (file, row, column). It must not open DICOM files: pixels and headers are the pipeline's job.
+  (file, row, column). It must not decode pixels; it may read headers with
+  ``stop_before_pixels``/``specific_tags`` to resolve files (CBIS-DDSM series). Pixels, and the
+  headers that are stored, are the pipeline's job.
 
   - ``dataset``: the pseudonym namespace (``--dataset``; default the adapter's ``name``).
   - ``seed``: ``mvkl ingest --seed``; every random choice an adapter makes (e.g. the validation

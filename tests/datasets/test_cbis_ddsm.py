@@ -80,6 +80,29 @@ def test_nbia_resolution_paths(tmp_path: Path) -> None:
             assert Path(fx["expect"][k].path).parts[:3] == Path(ref.rel).parts[:3]
 
 
+def test_headers_only_never_pixels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The adapter contract (mvkl.datasets.base): an adapter may read headers to resolve files,
+    with stop_before_pixels and specific_tags, and never decodes pixels."""
+    import pydicom
+
+    L.make_cbis(tmp_path, "nbia")
+    (tmp_path / "metadata.csv").unlink()
+    for d in sorted((tmp_path / "CBIS-DDSM").glob("*/*/1.000000-*"), reverse=True):
+        d.rename(d.with_name(d.name.replace("full mammogram images", "NA").replace("ROI mask images", "NA")))
+    calls: list[dict[str, Any]] = []
+    real = pydicom.dcmread
+
+    def spy(*args: Any, **kw: Any) -> Any:
+        calls.append(kw)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(pydicom, "dcmread", spy)
+    monkeypatch.setattr(pydicom.Dataset, "pixel_array", property(lambda self: pytest.fail("pixels decoded")))
+    res = CbisDdsmAdapter().read(tmp_path)
+    assert res.problems == [] and calls  # the headers decided
+    assert all(kw.get("stop_before_pixels") is True and kw.get("specific_tags") for kw in calls)
+
+
 def test_validation_draw_by_patient_seeded(cbis: tuple[Path, dict[str, Any]]) -> None:
     root, fx = cbis
     runs = {s: CbisDdsmAdapter().read(root, seed=s, options={"val_fraction": "0.4"}).records for s in (0, 1, 2, 3)}
