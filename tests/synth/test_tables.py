@@ -106,3 +106,16 @@ def test_patient_level_split_proportions_and_repeat_patients() -> None:
     assert any(sum(1 for e in cases.exams if e.patient == p) > 1 for p in by_patient)  # follow-up exams exist
     frac = {s: sum(p.split == s for p in cases.patients) / len(cases.patients) for s in ("train", "valid", "test")}
     assert abs(frac["train"] - 0.7) < 0.02 and abs(frac["valid"] - 0.1) < 0.02 and abs(frac["test"] - 0.2) < 0.02
+
+
+def test_tiny_sets_write_header_only_tables_that_parse(tmp_path: Path) -> None:
+    from mvkl.synth import generate
+
+    summary = generate(tmp_path / "one", exams=1, image_size=64)
+    sizes = {}
+    for t in summary["tables"]:
+        df = read_table(tmp_path / "one" / t)
+        assert df.columns == column_names()
+        assert parse_manifest_frame(df, t, layout="positional").ok
+        sizes[t] = df.height
+    assert sum(sizes.values()) == summary["lumps"] and sorted(sizes.values())[0] == 0
