@@ -183,9 +183,10 @@ def collect_dicom_files(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[t
     A file argument is always taken (a bad one is quarantined later with its reason). A folder
     is walked recursively in sorted order; hidden entries are ignored, and a file is taken when
     its suffix is ``.dcm``/``.dicom``/``.dic`` or it carries the DICOM preamble (``DICM`` at byte
-    128), so tables, reports and images next to the studies are skipped. The relative name is the
-    argument as given (files) or ``argument/relative/path`` (folder members); it can identify a
-    patient and is shown only on request. A missing argument is an InputError (exit 2).
+    128), so tables, reports and images next to the studies are skipped. The name of an input is
+    its file name (file arguments) or ``folder-name/relative/path`` (folder members): never an
+    absolute path, independent of the working directory (so its keyed hash is stable), but it can
+    identify a patient and is shown only on request. A missing argument is an InputError (exit 2).
     """
     out: list[tuple[Path, str]] = []
     skipped = 0
@@ -193,7 +194,7 @@ def collect_dicom_files(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[t
     for raw in paths:
         p = Path(raw)
         if p.is_file():
-            cands = [(p, str(raw))]
+            cands = [(p, p.name)]
         elif p.is_dir():
             cands = []
             for root, dirs, files in os.walk(p):
@@ -203,7 +204,7 @@ def collect_dicom_files(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[t
                         continue
                     f = Path(root) / name
                     if f.suffix.lower() in DICOM_SUFFIXES or _has_preamble(f):
-                        cands.append((f, str(Path(raw) / f.relative_to(p))))
+                        cands.append((f, str(Path(p.resolve().name) / f.relative_to(p))))
                     else:
                         skipped += 1
         else:

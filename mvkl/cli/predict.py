@@ -23,7 +23,8 @@ def _render(doc: dict[str, Any]) -> None:
     t = Table(title=f"{doc['model']}: P(malignant); malignant when p >= {th['threshold']:.4f} "
                     f"({th['name']}, {th['source']})")
     for col in ("input", "view", "p(malignant)", "call"):
-        t.add_column(col, justify="right" if col == "p(malignant)" else "left")
+        t.add_column(col, justify="right" if col == "p(malignant)" else "left",
+                     overflow="fold" if col == "input" else "ellipsis")
     for r in doc["predictions"]:
         if r["status"] == "ok":
             t.add_row(r["input"], f"{r['view']} {r['laterality']}", f"{r['probability']:.4f}",

@@ -18,6 +18,16 @@ from tests.conftest import make_store_arrays
 
 SPLIT = {"train": 0, "val": 1, "test": 2}
 
+# The fixtures below are imported by several test modules (tests/analysis and tests/cli); pytest
+# then registers one fixture per module, so the expensive results are cached here for the session.
+_CACHE: dict[str, Any] = {}
+
+
+def _once(key: str, build: Any) -> Any:
+    if key not in _CACHE:
+        _CACHE[key] = build()
+    return _CACHE[key]
+
 
 def write_controlled_store(path: Path, lumps: Sequence[dict[str, Any]], image_size: int = 32) -> Path:
     """A store with one lump per entry of ``lumps``: ``split``, ``angles`` (degrees of the CC and
@@ -116,12 +126,16 @@ class FakeViKL(nn.Module):
 
 @pytest.fixture(scope="session")
 def tiny_store_arrays() -> dict[str, Any]:
-    return make_store_arrays(n_lumps=24, image_size=32, seed=0)
+    return _once("arrays", lambda: make_store_arrays(n_lumps=24, image_size=32, seed=0))
 
 
 @pytest.fixture(scope="session")
 def analysis_store(tmp_path_factory: pytest.TempPathFactory, tiny_store_arrays: dict[str, Any]) -> Path:
     """make_store_arrays' store (24 lumps, 32 px) with two lumps stripped of report/manifestation."""
+    return _once("analysis_store", lambda: _analysis_store(tmp_path_factory, tiny_store_arrays))
+
+
+def _analysis_store(tmp_path_factory: pytest.TempPathFactory, tiny_store_arrays: dict[str, Any]) -> Path:
     from mvkl.store import write_store
 
     a = tiny_store_arrays
@@ -143,8 +157,9 @@ def analysis_store(tmp_path_factory: pytest.TempPathFactory, tiny_store_arrays: 
 def tiny_bert(tmp_path_factory: pytest.TempPathFactory, tiny_store_arrays: dict[str, Any]) -> Path:
     from mvkl.models import build_tiny_bert
 
-    return build_tiny_bert(tiny_store_arrays["lumps"]["report"], tmp_path_factory.mktemp("bert") / "bert",
-                           vocab_size=200, hidden=32, layers=1, heads=2, intermediate=64, seed=0)
+    reports = tiny_store_arrays["lumps"]["report"]
+    return _once("bert", lambda: build_tiny_bert(reports, tmp_path_factory.mktemp("bert") / "bert", vocab_size=200,
+                                                 hidden=32, layers=1, heads=2, intermediate=64, seed=0))
 
 
 def _save_vikl(out: Path, bert: Path, embed_dim: int) -> Path:
@@ -163,9 +178,41 @@ def _save_vikl(out: Path, bert: Path, embed_dim: int) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_vikl(tmp_path_factory: pytest.TempPathFactory, tiny_bert: Path) -> Path:
-    return _save_vikl(tmp_path_factory.mktemp("vikl") / "vikl", tiny_bert, 128)
+    return _once("vikl", lambda: _save_vikl(tmp_path_factory.mktemp("vikl") / "vikl", tiny_bert, 128))
 
 
 @pytest.fixture(scope="session")
 def tiny_vikl_2d(tmp_path_factory: pytest.TempPathFactory, tiny_bert: Path) -> Path:
-    return _save_vikl(tmp_path_factory.mktemp("vikl2") / "vikl2", tiny_bert, 2)
+    return _once("vikl2", lambda: _save_vikl(tmp_path_factory.mktemp("vikl2") / "vikl2", tiny_bert, 2))
+
+
+# --- DICOM studies, their store and a fine-tuned classifier (mvkl synth -> ingest -> eval) --------
+
+
+@pytest.fixture(scope="session")
+def ft_setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """16 synthetic exams (128 px DICOM), ingested at 64 px, and a classifier saved by
+    ``mvkl eval random:resnet18 --protocol ft --setting tiny --save-model`` (one seed, one epoch)."""
+    return _once("ft", lambda: _ft_setup(tmp_path_factory))
+
+
+def _ft_setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    from typer.testing import CliRunner
+
+    from mvkl.cli.main import app
+    from mvkl.synth import generate
+
+    root = tmp_path_factory.mktemp("ft")
+    generate(root / "src", exams=16, seed=0, image_size=128, workers=1)
+    runner = CliRunner()
+
+    def ok(*args: Any) -> None:
+        res = runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+        assert res.exit_code == 0, res.stderr
+
+    ok("ingest", root / "src", "--out", root / "s.h5", "--image-size", "64", "--key-file", root / "k.key",
+       "--workers", "1", "--quiet")
+    ok("eval", "random:resnet18", root / "s.h5", "--arch", "resnet18", "--protocol", "ft", "--setting", "tiny",
+       "--seeds", "1", "--epochs", "1", "--n-boot", "10", "--save-model", "-o", root / "ev", "--quiet")
+    return {"src": root / "src", "store": root / "s.h5", "key": root / "k.key", "eval": root / "ev",
+            "classifier": root / "ev" / "classifier"}
