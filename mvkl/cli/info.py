@@ -63,8 +63,12 @@ def _render(doc: dict[str, Any]) -> None:
                                                  if mm.get("unknown_filled") else ""))
     sp = doc["split_policy"] or {}
     if sp:
-        con.print(f"split policy: unit {sp.get('unit')}, ratios {sp.get('ratios')}, seed {sp.get('seed')}, "
-                  f"{len(sp.get('history', []))} ingest(s); {sp.get('method', '')}")
+        ratios = sp.get("ratios")
+        if isinstance(ratios, list) and ratios:
+            ratios = ":".join(f"{r:g}" for r in ratios)
+        assigned = f"; ratios {ratios}, seed {sp.get('seed')}" if "ratios" in sp else ""
+        con.print(f"split policy: {sp.get('method', 'unknown')} (unit {sp.get('unit')}){assigned}; "
+                  f"{len(sp.get('history', []))} ingest(s)")
     for msg in doc["violations"]:
         from mvkl.log import stderr_console
 

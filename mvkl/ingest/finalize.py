@@ -30,7 +30,14 @@ from mvkl.quarantine import Reason
 if TYPE_CHECKING:
     from mvkl.ingest.pipeline import IngestOptions
 
-__all__ = ["Existing", "deid_profile", "finalize", "read_existing"]
+__all__ = ["Existing", "deid_profile", "finalize", "read_existing", "split_history_entry", "split_policy_record"]
+
+#: How a source provides splits when its adapter records no ``split_policy`` of its own.
+_SOURCE_SPLITS = {"mvkl": "train/valid/test from the annotation table names",
+                  "csv": "the manifest's split column (empty cells: assigned by mvkl)"}
+_ASSIGNMENT = ("patients without a provided split assigned by largest deficit in a seeded hash order, "
+               "stratified by patient label (malignant if any lump is, else benign if any, else unknown); "
+               "stable under --append")
 
 
 @dataclass
@@ -78,6 +85,66 @@ def deid_profile(opts: IngestOptions, base: dict[str, Any]) -> dict[str, Any]:
         "ids": "patient/exam/lump/image pseudonyms keyed by the data set name and the raw id",
     }
     return prof
+
+
+def split_history_entry(ratios: Any, seed: int, split_info: dict[str, Any]) -> dict[str, Any]:
+    """One ingest's entry of ``split_policy.history``: how its new patients got their split
+    (``method``), the plan's counts, and ``ratios``/``seed`` only when mvkl assigned a patient."""
+    ways = [w for w, k in (("provided by the source", "patients_provided"), ("kept from the store",
+                                                                           "patients_kept_from_store"),
+                           ("assigned by mvkl", "patients_assigned")) if int(split_info.get(k, 0))]
+    entry: dict[str, Any] = {"method": "; ".join(ways) or "no new patient"}
+    if int(split_info.get("patients_assigned", 0)):
+        entry.update(ratios=list(ratios), seed=int(seed))
+    entry.update(split_info)
+    return entry
+
+
+def split_policy_record(previous: dict[str, Any] | None, entry: dict[str, Any],
+                        source_policies: list[Any]) -> dict[str, Any]:
+    """The store's ``split_policy`` attribute, true to how its splits were made.
+
+    ``method`` is ``"provided by the source"`` when no ingest assigned a patient (MVKL release
+    tables, CBIS-DDSM/VinDr official splits with the adapter's validation draw); then no ratios are
+    recorded, only the source's own policy (``source_policy``). ``ratios``/``seed`` and
+    ``assignment`` appear only when mvkl assigned splits (one pair, or ``"see history"`` when
+    appended batches used different ones). ``history`` keeps one entry per ingest (append).
+    Entries of stores written before ``method`` existed are read by their counts.
+    """
+    history = [*list((previous or {}).get("history") or []), entry]
+    policies = [*list((previous or {}).get("source_policy") or []), *source_policies]
+    seen: list[Any] = []
+    for p in policies:
+        if p not in seen:
+            seen.append(p)
+    provided = any(int(h.get("patients_provided", 0)) or int(h.get("provided_lumps", 0)) for h in history)
+    assigning = [h for h in history if int(h.get("patients_assigned", 0))]
+    method = ("provided by the source; other patients assigned by mvkl" if provided and assigning
+              else "assigned by mvkl" if assigning else "provided by the source")
+    rec: dict[str, Any] = {"unit": "patient", "method": method}
+    if provided:
+        rec["leakage_check"] = "provided splits kept after a check that no patient is in two splits"
+        rec["source_policy"] = seen
+    if assigning:
+        pairs = {(tuple(h.get("ratios") or ()), h.get("seed")) for h in assigning}
+        rec["assignment"] = _ASSIGNMENT
+        if len(pairs) == 1:
+            rec["ratios"], rec["seed"] = list(assigning[0].get("ratios") or []), assigning[0].get("seed")
+        else:
+            rec["ratios"] = rec["seed"] = "see history"
+    rec["history"] = history
+    return rec
+
+
+def _source_policies(result: AdapterResult) -> list[Any]:
+    out: list[Any] = []
+    for src in result.sources:
+        pol = (src.manifest_mapping or {}).get("split_policy")
+        pol = pol if pol is not None else _SOURCE_SPLITS.get(src.format, f"provided by the {src.format} source")
+        doc = {"format": src.format, "policy": pol}
+        if doc not in out:
+            out.append(doc)
+    return out
 
 
 def finalize(plan: Plan, work: WorkDir, opts: IngestOptions, existing: Existing | None, result: AdapterResult,
@@ -194,16 +261,9 @@ def finalize(plan: Plan, work: WorkDir, opts: IngestOptions, existing: Existing 
         sources.append({"name": name, "format": src.format, "dataset": src.dataset, "tables": src.tables,
                         "manifest_mapping": src.manifest_mapping,
                         "lumps": int(sum(1 for s in L["source"] if s == len(sources)))})
-    policy_entry = {"ratios": list(opts.ratios), "seed": opts.seed, **plan.split_info}
-    if existing:
-        sp = dict(existing.attrs.get("split_policy") or {})
-        sp.setdefault("history", []).append(policy_entry)
-    else:
-        sp = {"unit": "patient", "stratify": "patient label (malignant if any lump is, else benign if any, "
-                                             "else unknown)",
-              "method": "provided splits kept after a leakage check; other patients assigned by largest deficit "
-                        "in a seeded hash order; stable under --append", "ratios": list(opts.ratios),
-              "seed": opts.seed, "history": [policy_entry]}
+    sp = split_policy_record(dict(existing.attrs.get("split_policy") or {}) if existing else None,
+                             split_history_entry(opts.ratios, opts.seed, plan.split_info),
+                             _source_policies(result) if plan.split_info.get("patients_provided") else [])
     # Claim PS3.15 option 113108 (Retain Patient Characteristics) only when an age is actually kept.
     from mvkl.dicom import deid_profile as dicom_deid_profile
 

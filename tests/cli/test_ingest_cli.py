@@ -136,7 +136,9 @@ def test_append_a_batch(mg_store: tuple[Path, dict[str, Any]], mg_source: tuple[
         assert st.n_lumps == n_old + 6
         assert [s["name"] for s in st.info.attrs["sources"]] == ["batch-1", "batch-2", "batch-3"]
         assert set(st.lumps["source"][n_old:].tolist()) == {2}
-        assert len(st.info.attrs["split_policy"]["history"]) == 2
+        sp = st.info.attrs["split_policy"]
+        assert len(sp["history"]) == 2 and [h["method"] for h in sp["history"]] == ["provided by the source"] * 2
+        assert sp["method"] == "provided by the source" and "ratios" not in sp  # MVKL tables give every split
     # Another key: refused.
     res = run_cli("ingest", src2, "--out", out, "--append", "--key-file", tmp_path / "other.key", "-q")
     assert res.exit_code == 2 and "key" in res.stderr

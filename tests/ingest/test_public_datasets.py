@@ -290,3 +290,26 @@ def test_bad_adapter_options_exit_2(tmp_path: Path, key: Path, fmt: str, option:
                "--adapter-option", option)
     assert res.exit_code == 2 and needle in res.stderr, res.stderr
     assert not (tmp_path / "x.h5").exists()
+
+
+@pytest.mark.parametrize("name", ["cbis", "vindr", "inbreast"])
+def test_split_policy_says_who_made_the_splits(stores: dict[str, Any], name: str) -> None:
+    """CBIS-DDSM and VinDr splits are the source's (official + the adapter's validation draw): no
+    ratios are recorded. INbreast ships none: mvkl assigned them with the --split ratios and seed."""
+    s = stores[name]
+    with Store(s["store"]) as st:
+        sp = st.info.attrs["split_policy"]
+        adapter_policy = st.info.attrs["sources"][0]["manifest_mapping"]["split_policy"]
+    (entry,) = sp["history"]
+    if name == "inbreast":
+        assert sp["method"] == entry["method"] == "assigned by mvkl"
+        assert (sp["ratios"], sp["seed"]) == ([0.7, 0.1, 0.2], 0) and "source_policy" not in sp
+        assert entry["patients_assigned"] == entry["patients_new"] > 0
+    else:
+        assert sp["method"] == entry["method"] == "provided by the source"
+        assert not {"ratios", "seed", "assignment"} & set(sp) and not {"ratios", "seed"} & set(entry)
+        assert sp["source_policy"] == [{"format": s["fmt"], "policy": adapter_policy}]
+        assert adapter_policy["val"]["seed"] == int(MORE_VAL[s["fmt"]][1])  # the draw's seed is the --seed
+        assert entry["patients_assigned"] == 0
+    text = _cli("info", s["store"]).stdout
+    assert f"split policy: {sp['method']}" in text and ("ratios 0.7:0.1:0.2, seed 0" in text) == (name == "inbreast")
