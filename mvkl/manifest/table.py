@@ -51,7 +51,9 @@ _FALSE = {"0", "0.0", "false", "no", "n", "否", "无", "-"}
 _UNKNOWN = {"unknown", "?", "未知", "na", "n/a", "nan"}
 _ABSENT_NAMES = {"none", "absent", "无", "-", "0", "0.0", "null", "没有"}
 _MULTI_SPLIT = re.compile(r"\s*[;|+，；、]\s*|\s+and\s+|\s*,\s*")
-ID_COLUMN_CANDIDATES = ("lump_id", "lump id", "id")
+ID_COLUMN_CANDIDATES = ("lump_id", "lump id", "id", "序号", "lump_no")
+# Without an id column, a lump is identified by its exam, its view files *and* its manifestation:
+# two lumps of one breast legitimately share a view_id in the MVKL tables (spec §2.1).
 ID_COLUMN_FALLBACK = ("patient_id", "study_id", "view_id")
 
 
@@ -345,13 +347,18 @@ def parse_manifest_frame(
                     problems.append(Problem(file, r + 2, cname,
                                             f"value {_norm(raw)[:20]!r} is not 0, 1 or empty", "value"))
 
-    problems.extend(_duplicate_ids(df, file, id_columns))
+    problems.extend(_duplicate_ids(df, file, id_columns, vectors, known))
     vectors[known == 0] = 0
     return ManifestTable(vectors, known, df, layout_label, manifest_cols, problems)
 
 
-def _duplicate_ids(df: pl.DataFrame, file: str, id_columns: list[str] | None) -> list[Problem]:
+def _duplicate_ids(df: pl.DataFrame, file: str, id_columns: list[str] | None,
+                   vectors: npt.NDArray[np.uint8], known: npt.NDArray[np.uint8]) -> list[Problem]:
+    """Rows that repeat a lump id. The id is ``id_columns``, else the first of
+    :data:`ID_COLUMN_CANDIDATES`, else the exam + view files (:data:`ID_COLUMN_FALLBACK`) together
+    with the manifestation (so two different lumps of one breast are not duplicates)."""
     cols: list[str] | None = id_columns
+    with_manifest = False
     if cols is None:
         lower = {c.strip().lower(): c for c in df.columns}
         for cand in ID_COLUMN_CANDIDATES:
@@ -361,21 +368,27 @@ def _duplicate_ids(df: pl.DataFrame, file: str, id_columns: list[str] | None) ->
         else:
             if all(c in lower for c in ID_COLUMN_FALLBACK):
                 cols = [lower[c] for c in ID_COLUMN_FALLBACK]
+                with_manifest = True
     if not cols:
         return []
     missing = [c for c in cols if c not in df.columns]
     if missing:
         return [Problem(file, None, missing[0], "id column not found", "id-column")]
-    keys = list(zip(*(df.get_column(c).to_list() for c in cols), strict=True))
+    keys: list[tuple[object, ...]] = list(zip(*(df.get_column(c).to_list() for c in cols), strict=True))
+    if with_manifest:
+        keys = [(*k, vectors[r].tobytes(), known[r].tobytes()) for r, k in enumerate(keys)]
     first: dict[tuple[object, ...], int] = {}
     out: list[Problem] = []
     label = " + ".join(cols)
+    what = "duplicated lump (same exam, views and manifestation" if with_manifest else "duplicated lump id ("
     for r, k in enumerate(keys):
-        if all(_norm(x) == "" for x in k):
+        if all(_norm(x) == "" for x in k[: len(cols)]):
             continue
         if k in first:
+            sep = " as " if with_manifest else ""
             out.append(Problem(file, r + 2, label,
-                               f"duplicated lump id (first seen on row {first[k] + 2})", "duplicate-id"))
+                               f"{what}{sep}{'row' if with_manifest else 'first seen on row'} {first[k] + 2})",
+                               "duplicate-id"))
         else:
             first[k] = r
     return out

@@ -158,3 +158,19 @@ def test_file_roundtrip_formats(tmp_path: Path) -> None:
         assert back.columns == df.columns
         mt = parse_manifest_frame(back)
         assert mt.ok and mt.vectors.sum() == 3
+
+
+def test_two_lumps_of_one_breast_are_not_duplicates_but_repeated_rows_are() -> None:
+    rows = [
+        {"mass shape": "round"},
+        {"mass shape": "irregular"},  # second lump, same breast, same view files
+        {"mass shape": "round"},      # an exact repeat of row 2
+    ]
+    df = readable_frame(rows).drop("lump_id").with_columns(
+        pl.lit("P1").alias("patient_id"), pl.lit("S1").alias("study_id"), pl.lit("a.dcm/||b.dcm/||").alias("view_id"))
+    mt = parse_manifest_frame(df, "t.csv")
+    assert [(p.code, p.row) for p in mt.problems] == [("duplicate-id", 4)]
+    assert "row 2" in mt.problems[0].message
+    # 序号 (the MVKL row serial) is an id column when present.
+    mt2 = parse_manifest_frame(df.with_columns(pl.Series("序号", ["1", "2", "3"])), "t.csv")
+    assert mt2.ok
