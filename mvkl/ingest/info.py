@@ -19,7 +19,7 @@ from mvkl.manifest import schema as M
 from mvkl.store import Store, check_store
 from mvkl.store import schema as SC
 
-__all__ = ["describe_store", "preview_sheet"]
+__all__ = ["describe_store", "preview_cells", "preview_sheet"]
 
 _LABEL = {1: "malignant", 0: "benign", -1: "unknown"}
 
@@ -113,10 +113,23 @@ def _describe(path: str | Path, violations: list[str]) -> dict[str, Any]:
     return doc
 
 
+def preview_cells(cc: Any, mlo: Any, chosen: list[int]) -> list[tuple[int, int, str]]:
+    """The cells of a preview sheet: ``(lump, image index or -1, view)`` for the ``chosen`` lumps.
+
+    A two-view store (some lump points at both a CC and an MLO image, as MVKL lumps do) gets a CC
+    and an MLO cell per lump, side by side, so that a lump that lost a view shows it ("no MLO"). A
+    single-view store (public data sets: one image per lump) gets only the images that exist.
+    """
+    cc, mlo = np.asarray(cc), np.asarray(mlo)
+    paired = bool(((cc >= 0) & (mlo >= 0)).any())
+    cells = [(li, int(ptr[li]), view) for li in chosen for view, ptr in (("CC", cc), ("MLO", mlo))]
+    return cells if paired else [c for c in cells if c[1] >= 0]
+
+
 def preview_sheet(path: str | Path, out: str | Path, n_lumps: int = 12, seed: int = 0) -> int:
-    """Write a PNG grid of stored images (CC and MLO of up to ``n_lumps`` lumps, spread over
-    splits and labels by a seeded draw) captioned with split, label, laterality and view.
-    Returns the number of images drawn."""
+    """Write a PNG grid of stored images of up to ``n_lumps`` lumps (spread over splits and labels
+    by a seeded draw; laid out by :func:`preview_cells`) captioned with split, label, laterality
+    and view. Returns the number of images drawn."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -134,7 +147,7 @@ def preview_sheet(path: str | Path, out: str | Path, n_lumps: int = 12, seed: in
             for p in pools:
                 if p and len(chosen) < n_lumps:
                     chosen.append(int(p.pop(0)))
-        cells = [(li, int(L[v][li]), v.upper()) for li in chosen for v in ("cc", "mlo")]
+        cells = preview_cells(L["cc"], L["mlo"], chosen)
         cols = 6
         rows = max(1, -(-len(cells) // cols))
         top = 255 if st.info.pixel_dtype == "uint8" else 65535

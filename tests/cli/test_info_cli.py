@@ -74,3 +74,47 @@ def test_violations_exit_1(mg_store: tuple[Path, dict[str, Any]], tmp_path: Path
 def test_info_missing_store(tmp_path: Path, run_cli: Callable[..., Any]) -> None:
     res = run_cli("info", tmp_path / "nope.h5")
     assert res.exit_code == 2 and "nope.h5" in res.stderr
+
+
+def test_preview_cells_pairs_two_view_stores_and_skips_missing_single_views() -> None:
+    from mvkl.ingest.info import preview_cells
+
+    cc, mlo = np.array([0, 2, -1, 4]), np.array([1, -1, 3, 5])
+    assert preview_cells(cc, mlo, [1, 2, 0]) == [(1, 2, "CC"), (1, -1, "MLO"), (2, -1, "CC"), (2, 3, "MLO"),
+                                                 (0, 0, "CC"), (0, 1, "MLO")]
+    cc, mlo = np.array([0, -1, 2, -1]), np.array([-1, 1, -1, 3])  # one image per lump (public data sets)
+    assert preview_cells(cc, mlo, [3, 0, 1]) == [(3, 3, "MLO"), (0, 0, "CC"), (1, 1, "MLO")]
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    head = path.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n"
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+
+
+def test_preview_of_a_single_view_store_draws_only_images(mg_store: tuple[Path, dict[str, Any]], key_file: Path,
+                                                          tmp_path: Path, run_cli: Callable[..., Any],
+                                                          monkeypatch: Any) -> None:
+    """A CBIS-DDSM store (one image per lump): no "no CC"/"no MLO" cells, one cell per image, so 12
+    lumps fill 2 rows of 6, like 6 two-view lumps of the MVKL store do."""
+    import matplotlib.axes
+
+    from tests.datasets import _layouts as L
+
+    src = tmp_path / "cbis"
+    src.mkdir()
+    L.make_cbis(src, "tcia")
+    cbis = tmp_path / "cbis.h5"
+    run_ok(run_cli, "ingest", src, "--format", "cbis-ddsm", "--out", cbis, "--image-size", "32", "--key-file",
+           key_file, "--workers", "1", "-q")
+    texts: list[str] = []
+    real = matplotlib.axes.Axes.text
+    monkeypatch.setattr(matplotlib.axes.Axes, "text",
+                        lambda self, x, y, s, *a, **k: (texts.append(str(s)), real(self, x, y, s, *a, **k))[1])
+    one, two = tmp_path / "one.png", tmp_path / "two.png"
+    doc = json.loads(run_ok(run_cli, "info", cbis, "--json", "--preview", one, "--preview-lumps", "12").stdout)
+    assert doc["preview"]["images"] == 12 and texts == []
+    doc = json.loads(run_ok(run_cli, "info", mg_store[0], "--json", "--preview", two, "--preview-lumps", "6").stdout)
+    assert doc["preview"]["images"] + len(texts) == 12  # two-view store: a lump that lost a view shows it
+    assert all(t in ("no CC", "no MLO") for t in texts)
+    assert _png_size(one) == _png_size(two)
