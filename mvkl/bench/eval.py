@@ -46,14 +46,14 @@ def _split_list(text: str, what: str) -> list[str]:
 
 
 def synthetic_store(path: Path, n_images: int, size: int, seed: int = 0) -> Path:
-    """A valid store of ``n_images`` random-blob images (pairs = one lump, CC + MLO), labels
-    alternating, patients split 70/10/20 (timing only; no signal)."""
+    """A valid store of ``n_images`` (at least 20) random-blob images (one lump = CC + MLO), labels
+    alternating, lump pairs split 70/10/20 (timing only; no signal)."""
     from mvkl.store import write_store
 
     rng = np.random.default_rng(seed)
     n_l = max(10, (n_images + 1) // 2)
     n_img = 2 * n_l
-    split = np.array([0, 0, 0, 0, 0, 0, 0, 1, 2, 2])[(np.arange(n_l) // 2) % 10]
+    split = np.array([0, 1, 2, 0, 0, 2, 0, 0, 0, 0])[(np.arange(n_l) // 2) % 10]  # val and test from 3 pairs on
     hexid = lambda k, i: f"{k}{i:015x}"[:16].encode()  # noqa: E731
     yy, xx = np.mgrid[0:size, 0:size] / size
     pixels = np.empty((n_img, size, size), np.uint8)

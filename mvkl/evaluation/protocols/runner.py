@@ -173,6 +173,9 @@ def run_eval(model: str | tuple[Any, dict[str, Any]], store: str | os.PathLike[s
         if out_dir is None and write:
             raise ValueError("out_dir is required for an in-memory model")
         out = Path(out_dir) if out_dir is not None else Path(name)
+    if cfg.protocol == "lp" and cfg.lp_variance == "none" and cfg.fraction >= 1.0 and len(cfg.seeds) > 1:
+        log.info("LP without a variance source: one deterministic fit instead of %d identical seeds", len(cfg.seeds))
+        cfg = cfg.replace(seeds=cfg.seeds[:1])
     device = resolve_device(cfg.device)
     size = resolve_image_size(cfg, card, task.store.info.image_size)
     mult = _backbone_mult(cfg, card) if cfg.protocol == "ft" else None
