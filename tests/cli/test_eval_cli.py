@@ -105,3 +105,20 @@ def test_synth_ingest_eval_end_to_end(tmp_path: Path, run_cli: Callable[..., Any
     assert doc["ok"] and doc["store"]["name"] == "demo.h5" and len(doc["runs"]) == 2
     assert all(s["malignant"] and s["benign"] for s in doc["store"]["splits"].values())
     assert (tmp_path / doc["out"] / "predictions.parquet").is_file()
+
+
+def test_exported_encoder_gets_the_backbone_factor(store: Path, tmp_path: Path, run_cli: Callable[..., Any]) -> None:
+    from mvkl.models import ImageEncoder, export_image_encoder
+
+    enc_dir = export_image_encoder(ImageEncoder("resnet18", seed=3), tmp_path / "run" / "encoder",
+                                   {"image_size": 32, "source": {"kind": "vikl", "run": "run"}})
+    res = run_cli("eval", tmp_path / "run", store, "-p", "ft", "--setting", "tiny", "--seeds", "1", "--epochs", "1",
+                  "--workers", "0", "--device", "cpu", "--n-boot", "50", "--json", "-q")
+    assert res.exit_code == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["image_size"] == 32  # from the encoder card
+    assert doc["config"]["backbone_lr_mult_resolved"] == 0.1
+    groups = {g["name"]: g["peak_lr"] for g in doc["runs"][0]["fit"]["param_groups"]}
+    assert groups["backbone"] == pytest.approx(0.1 * groups["head"])
+    assert doc["model"]["encoder_card"]["source"]["kind"] == "vikl"
+    assert (tmp_path / "run" / "eval-ft-tiny" / "results.json").is_file() and enc_dir.is_dir()

@@ -115,9 +115,12 @@ def render_markdown(doc: dict[str, Any]) -> str:
               markdown_table(rows_s, [("seed", "seed"), ("n", "train images"), ("ep", "best epoch"),
                                       ("val", "val AUC"), ("auc", "test AUC"), ("ci", "95 % CI"), ("ece", "ECE")],
                              align={k: "right" for k in ("n", "ep", "val", "auc", "ece")})]
-    keys = ("image_size_resolved", "batch_size", "epochs", "patience", "lr", "min_lr", "weight_decay",
-            "backbone_lr_mult_resolved", "bn_mode", "augment", "lp_c", "lp_max_iter", "lp_standardize",
-            "lp_variance")
+    keys: tuple[str, ...] = ("image_size_resolved", "fraction")
+    if doc["protocol"] == "lp":
+        keys += ("lp_c", "lp_max_iter", "lp_standardize", "lp_variance")
+    else:
+        keys += ("batch_size", "epochs", "patience", "lr", "min_lr", "weight_decay", "augment")
+        keys += ("bn_mode",) if doc["protocol"] == "le" else ("backbone_lr_mult_resolved",)
     conf = ", ".join(f"{k} = {cfg[k]}" for k in keys if cfg.get(k) is not None)
     lines += ["", "## Configuration", "", conf, "",
               f"Model: {doc['model']['spec']} ({doc['model']['arch']}, {doc['model']['feature_dim']}-d); store "

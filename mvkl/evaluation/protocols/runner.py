@@ -54,7 +54,12 @@ class EvalOutcome:
 
 
 def _is_keyword(spec: str) -> bool:
-    return isinstance(spec, str) and spec.split(":", 1)[0] in _KEYWORDS and not Path(spec).exists()
+    """``imagenet[:ARCH]`` / ``random[:ARCH[:SEED]]``; keywords win over a same-named path, as in
+    :func:`mvkl.models.load_image_encoder`."""
+    if not isinstance(spec, str):
+        return False
+    head, *rest = spec.split(":")
+    return head in _KEYWORDS and len(rest) <= (2 if head == "random" else 1)
 
 
 def model_name(spec: str) -> str:
@@ -233,7 +238,12 @@ def _run_seeds(encoder: Any, card: dict[str, Any], task: Any, cfg: EvalConfig, d
         encoder.to(device)
         for s in SPLITS:
             t0 = time.perf_counter()
-            feats[s], _ = extract_features(encoder, eval_loaders[s], device, amp=cfg.amp)
+            fid = progress.add_task(f"features ({s})", total=task.splits[s].n, rate="") if progress else None
+            feats[s], _ = extract_features(encoder, eval_loaders[s], device, amp=cfg.amp,
+                                           progress=(lambda k, _i=fid: progress.update(_i, advance=k))
+                                           if progress else None)
+            if progress is not None:
+                progress.remove_task(fid)
             log.info("features of %s: %d × %d in %.1f s", s, *feats[s].shape, time.perf_counter() - t0)
         encoder.cpu()
     preds: dict[str, list[Any]] = {k: [] for k in ("seed", "split", "image_id", "view", "laterality", "label",

@@ -175,3 +175,12 @@ def test_default_out_dir(tmp_path: Path) -> None:
     run.mkdir(parents=True)
     assert default_out_dir(str(run), cfg) == run / "eval-ft-tiny-f0.4"
     assert default_out_dir("imagenet:resnet18", resolve_config("lp")) == Path("imagenet-resnet18") / "eval-lp"
+
+
+def test_results_do_not_depend_on_workers(small_stores: list[Path]) -> None:
+    cfg = resolve_config("le", "tiny", seeds=1, epochs=1, image_size=32, n_boot=50, device="cpu", workers=0)
+    a = run_eval("random:resnet18:0", small_stores[0], cfg, write=False)
+    b = run_eval("random:resnet18:0", small_stores[0], cfg.replace(workers=2), write=False)
+    assert a.predictions["score"] == b.predictions["score"]
+    assert a.doc["runs"][0]["fit"]["history"] == [{**h, "seconds": a.doc["runs"][0]["fit"]["history"][i]["seconds"]}
+                                                  for i, h in enumerate(b.doc["runs"][0]["fit"]["history"])]
