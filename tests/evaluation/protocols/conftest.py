@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,3 +22,16 @@ def small_stores(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     d = tmp_path_factory.mktemp("stores")
     return [write_eval_store(d / "alpha.h5", n_pairs=10, seed=1, signal=0.6),
             write_eval_store(d / "beta.h5", n_pairs=10, seed=2, signal=0.25)]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread() -> Iterator[None]:
+    """One intra-op thread per test module, restored afterwards: 16-32 px ResNet-18 batches gain nothing
+    from a second thread, and on a shared two-core machine two OpenMP threads spin against each other
+    (measured: 4x the CPU time of one thread for this directory)."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
