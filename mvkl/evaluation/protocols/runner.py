@@ -9,7 +9,8 @@ Per seed ``s`` (``--seeds N`` runs ``s = 0..N-1``; B17, B46):
 * metrics from :mod:`mvkl.evaluation` unchanged: test AUC with its stratified bootstrap CI
   (``n_boot`` replicates, bootstrap seed = ``s``), accuracy / sensitivity / specificity / F1 / PPV /
   NPV at each ``--thresholds`` value and 0.5 (rule ``p >= t``), the same metrics at operating
-  points chosen on the validation predictions (:func:`.classifier.operating_points`), the
+  points chosen on the validation predictions (:func:`.classifier.operating_points`; metric keys
+  ``operating_points.youden``, ``.sensitivity_90``, ``.sensitivity_95``, ``.specificity_90``), the
   validation AUC, and the calibration of the test predictions (ECE with 10 equal-width bins, bins
   under 10 samples excluded (paper Sec. 5.10) and the all-bins value, ``--calibration-definition``).
 
