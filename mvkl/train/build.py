@@ -152,7 +152,7 @@ def build_sampler(cfg: PretrainConfig, store: Store, info: DistInfo) -> Any:
         raise InputError(f"cannot build ManiNeg batches from this store: {exc}", code="store") from exc
 
 
-def _augment(cfg: PretrainConfig) -> Any:
+def augment_for(cfg: PretrainConfig) -> Any:
     if cfg.augment == "none":
         return EvalTransform(cfg.image_size)
     opts: dict[str, Any] = {"scale": tuple(cfg.crop_scale), "hflip": cfg.hflip, "n_ops": cfg.randaug_ops,
@@ -170,7 +170,7 @@ def _collator(cfg: PretrainConfig, tokenizer: Any) -> LumpCollator:
 def train_loader(cfg: PretrainConfig, store: Store, sampler: Any, tokenizer: Any, info: DistInfo,
                  workers: int, pin: bool) -> torch.utils.data.DataLoader:
     """Training loader: sampler batches tagged with their step (augmentation keyed by step)."""
-    ds = LumpDataset(store, "train", _augment(cfg), view_mode=cfg.view_mode, seed=cfg.seed, rank=info.rank)
+    ds = LumpDataset(store, "train", augment_for(cfg), view_mode=cfg.view_mode, seed=cfg.seed, rank=info.rank)
     return torch.utils.data.DataLoader(ds, batch_sampler=StepTaggedBatchSampler(sampler), num_workers=workers,
                                        collate_fn=_collator(cfg, tokenizer), pin_memory=pin,
                                        persistent_workers=workers > 0)

@@ -25,6 +25,7 @@ import dataclasses
 import difflib
 import hashlib
 import json
+import logging
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -35,6 +36,8 @@ from mvkl.fsutil import display_path
 
 __all__ = ["PRESETS", "RESUME_FIELDS", "SECTIONS", "PretrainConfig", "config_diff", "config_fingerprint",
            "load_toml", "resolve_config"]
+
+log = logging.getLogger(__name__)
 
 
 def _f(default: Any, section: str, help: str, **kw: Any) -> Any:
@@ -219,8 +222,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     "tiny": {
         "arch": "resnet18", "image_weights": "random", "image_size": 64, "text_model": "tiny",
         "tiny_text_hidden": 64, "tiny_text_layers": 2, "tiny_text_heads": 2, "tiny_text_intermediate": 128,
-        "tiny_text_vocab": 1000, "text_max_length": 128, "batch_size": 16, "steps": 300, "warmup_steps": 30,
-        "mu_steps": 5, "lr": 5e-4, "min_lr": 1e-6, "log_every": 10, "ckpt_every": 100, "keep_checkpoints": 2,
+        "tiny_text_vocab": 1000, "text_max_length": 128, "batch_size": 16, "steps": 200, "warmup_steps": 20,
+        "mu_steps": 3, "lr": 5e-4, "min_lr": 1e-6, "log_every": 10, "ckpt_every": 100, "keep_checkpoints": 2,
     },
 }
 
@@ -268,7 +271,12 @@ def load_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 def resolve_config(preset: str | None = None, toml: str | os.PathLike[str] | None = None,
                    overrides: dict[str, Any] | None = None, base: PretrainConfig | None = None) -> PretrainConfig:
-    """Defaults (or ``base``) → preset → TOML file → ``overrides``; validated."""
+    """Defaults (or ``base``) → preset → TOML file → ``overrides``; validated.
+
+    When ``overrides`` shorten the run below the warm-up of the preset/file (and the warm-up was not
+    given explicitly), the warm-up is scaled to keep its share of the steps (tiny ``--steps 20``
+    warms up over 2 steps); an explicit ``warmup_steps`` larger than ``steps`` is an error.
+    """
     cfg = base if base is not None else PretrainConfig()
     if preset is not None:
         if preset not in PRESETS:
@@ -284,8 +292,15 @@ def resolve_config(preset: str | None = None, toml: str | os.PathLike[str] | Non
             cfg = PretrainConfig().replace({**PRESETS[name], "preset": name})
         doc.pop("preset", None)
         cfg = cfg.replace(doc, source=display_path(Path(toml)))
+    explicit = "warmup_steps" in (overrides or {}) or (toml is not None and "warmup_steps" in load_toml(toml))
+    start = cfg
     if overrides:
         cfg = cfg.replace(overrides, source="the command line")
+    if not explicit and cfg.warmup_steps > cfg.steps and start.steps > 0:
+        # A short run of a preset (e.g. --steps 3 of tiny): keep the preset's warm-up share.
+        scaled = round(start.warmup_steps * cfg.steps / start.steps)
+        log.info("warm-up of %d steps scaled to %d for a run of %d steps", cfg.warmup_steps, scaled, cfg.steps)
+        cfg = cfg.replace({"warmup_steps": scaled})
     validate(cfg)
     return cfg
 

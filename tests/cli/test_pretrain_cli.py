@@ -110,3 +110,20 @@ def test_bad_inputs_exit_2(run_cli: Callable[..., Any], tiny_store: Path, small_
     j = run_cli("pretrain", tiny_store, "--out", tmp_path / "o9", "--preset", "huge", "--json", "--quiet")
     doc = json.loads(j.stdout)
     assert j.exit_code == 2 and doc["ok"] is False and doc["error"]["exit_code"] == 2
+
+
+def test_end_to_end_on_an_ingested_synthetic_store(run_cli: Callable[..., Any], tmp_path: Path) -> None:
+    """mvkl synth → mvkl ingest → mvkl pretrain --preset tiny --manineg (a real store, real reports)."""
+    from mvkl.models import load_image_encoder
+
+    data, store, run = tmp_path / "data", tmp_path / "demo.h5", tmp_path / "run"
+    assert run_cli("synth", data, "--exams", "16", "--image-size", "256", "--quiet").exit_code == 0
+    r = run_cli("ingest", data, "--format", "mvkl", "--out", store, "--image-size", "64", "--quiet")
+    assert r.exit_code == 0, r.stderr
+    r = run_cli("pretrain", store, "--out", run, "--preset", "tiny", "--manineg", "--steps", "3", "--batch-size", "4",
+                "--workers", "0", "--json", "--quiet")
+    assert r.exit_code == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["completed"] and doc["hard_negatives"] == "manineg" and doc["final_train"]["n_it"] == 4
+    enc, card = load_image_encoder(run)
+    assert card["source"]["store"] == "demo.h5" and card["source"]["step"] == 3 and enc.arch == "resnet18"

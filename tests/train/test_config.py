@@ -97,3 +97,14 @@ def test_fingerprint_and_diff() -> None:
     assert config_diff(a.to_dict(), c.to_dict()) == ["lr: 0.0005 -> 0.001"]
     assert {"steps", "workers", "log_every"} <= RESUME_FIELDS and "lr" not in RESUME_FIELDS
     assert PretrainConfig.from_dict(a.to_dict()) == a
+
+
+def test_short_runs_scale_the_preset_warmup_but_not_an_explicit_one(tmp_path: Path) -> None:
+    assert resolve_config("tiny", overrides={"steps": 10}).warmup_steps == 1  # 10 % of the steps, like the preset
+    assert resolve_config("tiny", overrides={"steps": 100}).warmup_steps == 20  # fits: unchanged
+    with pytest.raises(InputError, match="warmup_steps"):
+        resolve_config("tiny", overrides={"steps": 20, "warmup_steps": 30})
+    f = tmp_path / "w.toml"
+    f.write_text("[optim]\nwarmup_steps = 50\n", encoding="utf-8")
+    with pytest.raises(InputError, match="warmup_steps"):
+        resolve_config("tiny", f, {"steps": 20})

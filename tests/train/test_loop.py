@@ -30,7 +30,7 @@ def test_loss_goes_down(train_store: Path, bert_dir: Path, tmp_path: Path, hn: s
     summary = pretrain(_cfg(bert_dir, steps=24, hard_negatives=hn), train_store, run, show_progress=False)
     losses = [x["loss"] for x in _lines(run)]
     assert len(losses) == 24 and all(np.isfinite(losses))
-    assert np.mean(losses[-5:]) < 0.85 * np.mean(losses[:5])
+    assert np.mean(losses[-5:]) < 0.85 * np.mean(losses[:5])  # measured 0.57-0.75 over seeds 0-2
     assert summary["completed"] and summary["step"] == 24 and summary["hard_negatives"] == hn
     if hn == "manineg":
         mus = [x["mu"] for x in _lines(run)]
