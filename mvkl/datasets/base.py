@@ -19,6 +19,10 @@ An adapter is any object with
     validates the keys it accepts and rejects any other with :func:`check_options` (InputError,
     exit 2, listing the accepted keys); an adapter that accepts none rejects every key. It lists
     what it accepts in an optional ``options_help`` mapping (key -> one line) for ``--help``.
+  - ``first_batch``: the number of this source's first batch. Stores name their sources
+    ``batch-1``, ``batch-2``, ...; with ``--append`` the new batches continue the store's
+    numbering, and an adapter whose table labels name batches (MVKL: ``batch-k/<stage>``) must
+    number them from ``first_batch`` so that messages and stored source names agree.
 
 Register an adapter with :func:`register` (it lands in :data:`ADAPTERS`). Rules for adapters
 (spec/dicom.md §1, DESIGN.md):
@@ -87,7 +91,7 @@ class Adapter(Protocol):
     def detect(self, source: Path) -> bool: ...
 
     def read(self, source: Path, tables: Sequence[Path] | None = None, dataset: str | None = None, *,
-             seed: int = 0, options: Mapping[str, str] | None = None) -> AdapterResult: ...
+             seed: int = 0, options: Mapping[str, str] | None = None, first_batch: int = 1) -> AdapterResult: ...
 
 
 #: ``--format`` name -> adapter. Filled by :func:`register` (see ``mvkl.datasets.__init__``).

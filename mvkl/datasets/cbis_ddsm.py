@@ -249,10 +249,11 @@ class CbisDdsmAdapter:
         return found
 
     def read(self, source: Path, tables: Sequence[Path] | None = None, dataset: str | None = None, *,
-             seed: int = 0, options: Mapping[str, str] | None = None) -> AdapterResult:
+             seed: int = 0, options: Mapping[str, str] | None = None, first_batch: int = 1) -> AdapterResult:
         """Read and validate the case-description tables (:mod:`mvkl.datasets.base` contract).
 
-        ``seed`` seeds the validation draw; ``options``: ``val_fraction`` (0 < F < 1).
+        ``seed`` seeds the validation draw; ``options``: ``val_fraction`` (0 < F < 1). Tables are
+        labelled by file name (``first_batch`` unused).
         """
         opts = check_options(self.name, options, self.options_help)
         val_fraction = (parse_fraction(self.name, "val_fraction", opts["val_fraction"]) if "val_fraction" in opts

@@ -93,10 +93,10 @@ class CsvManifestAdapter:
         return any((source / n).is_file() for n in MANIFEST_NAMES)
 
     def read(self, source: Path, tables: Sequence[Path] | None = None, dataset: str | None = None, *,
-             seed: int = 0, options: Mapping[str, str] | None = None) -> AdapterResult:
+             seed: int = 0, options: Mapping[str, str] | None = None, first_batch: int = 1) -> AdapterResult:
         """Read and validate the manifest (:mod:`mvkl.datasets.base` contract). Splits the table does
         not give are assigned by the pipeline (``--split``, ``--seed``), so ``seed`` is unused here;
-        no ``options`` are accepted."""
+        no ``options`` are accepted. Tables are labelled by file name, so ``first_batch`` is unused."""
         check_options(self.name, options, self.options_help)
         source = Path(source)
         if source.is_file():

@@ -128,10 +128,10 @@ class InbreastAdapter:
         return (source / "AllDICOMs").is_dir() and any((source / n).is_file() for n in TABLE_NAMES)
 
     def read(self, source: Path, tables: Sequence[Path] | None = None, dataset: str | None = None, *,
-             seed: int = 0, options: Mapping[str, str] | None = None) -> AdapterResult:
+             seed: int = 0, options: Mapping[str, str] | None = None, first_batch: int = 1) -> AdapterResult:
         """Read and validate the table (:mod:`mvkl.datasets.base` contract). INbreast ships no split:
         the pipeline assigns patients (``--split``, ``--seed``), so ``seed`` is unused here; no
-        ``options`` are accepted."""
+        ``options`` are accepted. The table is labelled by file name (``first_batch`` unused)."""
         check_options(self.name, options, self.options_help)
         source = Path(source)
         if not source.is_dir():

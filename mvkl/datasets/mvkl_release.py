@@ -20,8 +20,9 @@ then the 35 manifestation columns (by schema name, or by position ``8:-1``), the
 * ``诊断结果``: the report; newlines removed, whitespace stripped.
 * ``BI-RADS``: optional; otherwise parsed from the report.
 * The split comes from the file name (train/valid/test) and is kept after a leakage check.
-* Batches are numbered ``batch-1``, ``batch-2``, ... in sorted folder-name order; folder names
-  (dates) are never stored or printed, and tables are named ``batch-k/<stage>`` in messages.
+* Batches are numbered ``batch-1``, ``batch-2``, ... in sorted folder-name order (with
+  ``--append``, on from the store's last batch: ``first_batch``); folder names (dates) are never
+  stored or printed, and tables are named ``batch-k/<stage>`` in messages, as stored.
 """
 
 from __future__ import annotations
@@ -120,10 +121,13 @@ class MvklReleaseAdapter:
         return found
 
     def read(self, source: Path, tables: Sequence[Path] | None = None, dataset: str | None = None, *,
-             seed: int = 0, options: Mapping[str, str] | None = None) -> AdapterResult:
+             seed: int = 0, options: Mapping[str, str] | None = None, first_batch: int = 1) -> AdapterResult:
         """Read and validate every table (:mod:`mvkl.datasets.base` contract). The splits come from the
-        table names, so ``seed`` is unused; no ``options`` are accepted."""
+        table names, so ``seed`` is unused; no ``options`` are accepted. Tables are labelled
+        ``batch-k/<stage>`` with k counted from ``first_batch`` in sorted batch-folder order."""
         check_options(self.name, options, self.options_help)
+        if first_batch < 1:
+            raise ValueError("first_batch must be at least 1")
         source = Path(source)
         if not source.is_dir():
             raise InputError("source folder not found", file=source.name, code="missing-file")
@@ -138,7 +142,7 @@ class MvklReleaseAdapter:
         order = {"train": 0, "val": 1, "test": 2}
         info.sort(key=lambda t: (t[2], order.get(t[1] or "", 3), t[0].name))
         batches = sorted({b for _, _, b in info})
-        ordinal = {b: f"batch-{i + 1}" for i, b in enumerate(batches)}
+        ordinal = {b: f"batch-{first_batch + i}" for i, b in enumerate(batches)}
         records: list[LumpRecord] = []
         problems: list[Problem] = []
         warnings: list[str] = []

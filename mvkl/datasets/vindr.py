@@ -132,11 +132,11 @@ class VindrAdapter:
         return -1
 
     def read(self, source: Path, tables: Sequence[Path] | None = None, dataset: str | None = None, *,
-             seed: int = 0, options: Mapping[str, str] | None = None) -> AdapterResult:
+             seed: int = 0, options: Mapping[str, str] | None = None, first_batch: int = 1) -> AdapterResult:
         """Read and validate the annotation tables (:mod:`mvkl.datasets.base` contract).
 
         ``seed`` seeds the validation draw; ``options``: ``val_fraction`` (0 < F < 1) and ``birads3``
-        (``benign`` | ``unknown``).
+        (``benign`` | ``unknown``). Tables are labelled by file name (``first_batch`` unused).
         """
         opts = check_options(self.name, options, self.options_help)
         val_fraction = (parse_fraction(self.name, "val_fraction", opts["val_fraction"]) if "val_fraction" in opts

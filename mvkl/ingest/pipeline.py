@@ -166,11 +166,22 @@ def run_ingest(opts: IngestOptions) -> dict[str, Any]:
     if opts.pixel_dtype not in (None, "uint8", "uint16") or not 16 <= (opts.image_size or 256) <= 4096:
         raise InputError("--image-size must be 16..4096 and --pixel-dtype uint8 or uint16", code="usage")
     timing: dict[str, float] = {}
-
-    # 1. Tables -> records (no pixel touched).
     adapter = get_adapter(opts.format) if opts.format else detect_format(Path(opts.source))
+    key_path = Path(opts.key_file) if opts.key_file else default_key_file()
+
+    # 1. With --append, the store being extended first (same key; its sources number the new
+    #    batches, so that table labels in messages match the stored source names).
+    key: bytes | None = None
+    existing: Existing | None = None
+    if opts.append:
+        key = load_or_create_key(key_path)
+        existing = read_existing(out, key_fingerprint(key))
+    n_sources = len(existing.attrs.get("sources") or []) if existing else 0
+
+    # 2. Tables -> records (no pixel touched).
+    t0 = time.monotonic()
     result: AdapterResult = adapter.read(Path(opts.source), opts.tables, opts.dataset, seed=opts.seed,
-                                         options=dict(opts.adapter_options))
+                                         options=dict(opts.adapter_options), first_batch=n_sources + 1)
     if result.problems:
         raise ValidationFailed(result.problems, f"{len(result.problems)} problem(s) in the tables; nothing "
                                                 "was ingested")
@@ -178,14 +189,13 @@ def run_ingest(opts: IngestOptions) -> dict[str, Any]:
         raise InputError("the tables list no lump", file=Path(opts.source).name, code="empty")
     for w in result.warnings:
         log.warning(w)
-    timing["tables_s"] = time.monotonic() - t_start
+    timing["tables_s"] = time.monotonic() - t0
 
-    # 2. Key, existing store, plan.
-    key_path = Path(opts.key_file) if opts.key_file else default_key_file()
-    key = load_or_create_key(key_path)
+    # 3. Key, plan.
+    if key is None:
+        key = load_or_create_key(key_path)
     pseudo = Pseudonymizer(key)
     key_fp = key_fingerprint(key)
-    existing = read_existing(out, key_fp) if opts.append else None
     size = opts.image_size or (int(existing.attrs["image_size"]) if existing else 256)
     dtype = opts.pixel_dtype or (str(existing.attrs["pixel_dtype"]) if existing else "uint8")
     if existing and (size != int(existing.attrs["image_size"]) or dtype != str(existing.attrs["pixel_dtype"])):
@@ -196,7 +206,7 @@ def run_ingest(opts: IngestOptions) -> dict[str, Any]:
                       existing_lumps=existing.lumps if existing else None,
                       existing_splits=existing.splits if existing else None,
                       existing_labels=existing.labels if existing else None,
-                      n_existing_sources=len(existing.attrs.get("sources") or []) if existing else 0)
+                      n_existing_sources=n_sources)
     fp = _fingerprint(pseudo, opts, plan, size, dtype, existing, key_fp)
     timing["plan_s"] = time.monotonic() - t0
     if opts.overwrite and not opts.resume and work_path.exists():

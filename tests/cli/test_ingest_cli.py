@@ -128,6 +128,10 @@ def test_append_a_batch(mg_store: tuple[Path, dict[str, Any]], mg_source: tuple[
     not_stored = sum(1 for (t, _, v), r in expect["quarantine"].items() if t == "train" and r == "no-images")
     assert len(dup) == expect["rows"]["train"] - not_stored  # rows of batch 1 already in the store
     assert doc["lumps"]["ingested"] == 6 and doc["batches"] == ["batch-2", "batch-3"]
+    # Messages number tables as the store names the batches: the copy of batch 1's folder sorts
+    # first in this source, so it is stored as batch-2 and its rows are "batch-2/train row N".
+    assert {q["table"] for q in dup} == {"batch-2/train"}
+    assert all(q["table"].split("/")[0] in doc["batches"] for q in doc["quarantined"])
     with Store(out) as st:
         n_old = len(old_l["label"])
         for k, v in old_l.items():  # old content unchanged, first
@@ -147,6 +151,30 @@ def test_append_a_batch(mg_store: tuple[Path, dict[str, Any]], mg_source: tuple[
 def _flat(text: str) -> str:
     """Help text with rich's box characters and line wrapping folded into single spaces."""
     return re.sub(r"[\s│╭╮╰╯─]+", " ", text)
+
+
+def test_append_messages_use_the_stored_batch_numbers(mg_store: tuple[Path, dict[str, Any]], key_file: Path,
+                                                      tmp_path: Path, run_cli: Callable[..., Any]) -> None:
+    """A table problem in a batch being appended to a 1-batch store is reported as batch-2, the
+    name the batch would get in the store (not batch-1, its number within the source)."""
+    out = tmp_path / "a.h5"
+    shutil.copy(mg_store[0], out)
+    before = store_digest(out)
+    src = tmp_path / "src"
+    make_mvkl_source(src, n_patients=3, batch="20230105", hostile=False, stages=("train", "train", "test"),
+                     prefix="R")
+    p = src / "annotation" / "train_20230105.xlsx"
+    df = pl.read_excel(p, infer_schema_length=0)
+    df.with_columns(pl.when(pl.int_range(pl.len()) == 1).then(pl.lit("未知")).otherwise(pl.col("label"))
+                    .alias("label")).write_excel(p)
+    res = run_cli("ingest", src, "--out", out, "--append", "--key-file", key_file, "--json")
+    assert res.exit_code == 2
+    probs = json.loads(res.stdout)["error"]["problems"]
+    assert [(q["file"], q["row"], q["code"]) for q in probs] == [("batch-2/train", 3, "label")]
+    assert store_digest(out) == before
+    # Without --append, the same source is batch-1.
+    res = run_cli("ingest", src, "--out", tmp_path / "new.h5", "--key-file", key_file, "--json")
+    assert res.exit_code == 2 and json.loads(res.stdout)["error"]["problems"][0]["file"] == "batch-1/train"
 
 
 def test_help_has_an_example(run_cli: Callable[..., Any]) -> None:
@@ -177,7 +205,7 @@ def test_format_help_lists_every_registered_adapter() -> None:
         def detect(self, source: Path) -> bool:
             return False
 
-        def read(self, source, tables=None, dataset=None, *, seed=0, options=None):  # type: ignore[no-untyped-def]
+        def read(self, source, tables=None, dataset=None, *, seed=0, options=None, first_batch=1):  # type: ignore[no-untyped-def]
             raise NotImplementedError
 
     register(Dummy())

@@ -41,7 +41,7 @@ def test_a_new_adapter_plugs_in() -> None:
         def detect(self, source: Path) -> bool:
             return False
 
-        def read(self, source, tables=None, dataset=None, *, seed=0, options=None):  # type: ignore[no-untyped-def]
+        def read(self, source, tables=None, dataset=None, *, seed=0, options=None, first_batch=1):  # type: ignore[no-untyped-def]
             raise NotImplementedError
 
     try:

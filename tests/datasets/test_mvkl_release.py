@@ -72,6 +72,9 @@ def test_reads_release_layout(tmp_path: Path) -> None:
     assert [r.row.table for r in res.records] == ["batch-1/train"] * 4 + ["batch-1/test", "batch-2/val"]
     assert [r.split for r in res.records] == ["train"] * 4 + ["test", "val"]
     assert [s.batch for s in res.sources] == ["20220901", "20221123"]
+    # Appending to a store with 2 batches: the labels continue its numbering (stored source names).
+    later = ad.read(tmp_path, first_batch=3)
+    assert [r.row.table for r in later.records] == ["batch-3/train"] * 4 + ["batch-3/test", "batch-4/val"]
     r0 = res.records[0]
     assert r0.label == 0 and res.records[1].label == 1
     assert r0.report == "第一行  第二行 0"  # newlines removed, stripped (spec §2.1)
