@@ -14,10 +14,11 @@
   is (MALIGNANT = 1; BENIGN, BENIGN_WITHOUT_CALLBACK = 0), its BI-RADS the highest ``assessment``,
   its manifestations the pooled descriptors of all rows (:mod:`mvkl.datasets.mapping`).
 * **Full mammogram by series**, never by walk order: the CSV path's 3rd component is the
-  SeriesInstanceUID. Tried in order: the literal path (TCIA); the series folder named after the
-  UID anywhere under the case folder; NBIA ``metadata.csv`` (``Series UID`` -> ``File
-  Location``); a unique series folder described ``full mammogram images``; the DICOM headers of
-  the case folder read with ``stop_before_pixels`` (SeriesInstanceUID, then SeriesDescription).
+  SeriesInstanceUID (:mod:`mvkl.datasets.cbis_resolve`). Tried in order: the literal path (TCIA);
+  NBIA ``metadata.csv`` (``Series UID`` -> ``File Location``); the series folder named after the
+  UID under the case folder; a unique series folder described ``full mammogram images``; the
+  DICOM headers of the case folder read with ``stop_before_pixels`` (SeriesInstanceUID, then
+  SeriesDescription).
   A row whose image cannot be found points at its literal path: the pipeline quarantines it
   ``missing-file`` (table + row).
 * **Patient key** ``P_00001`` (the DICOM PatientID is per view and is not used). View and side come
@@ -51,6 +52,7 @@ from mvkl.datasets.base import (
     parse_label,
     read_table,
 )
+from mvkl.datasets.cbis_resolve import SeriesResolver
 from mvkl.errors import InputError, Problem
 from mvkl.fsutil import display_path
 from mvkl.ingest.records import AdapterResult, ImageRef, LeftOut, LumpRecord, RowRef, SourceInfo
@@ -65,7 +67,6 @@ TABLE_NAMES = ("mass_case_description_train_set.csv", "calc_case_description_tra
                "mass_case_description_test_set.csv", "calc_case_description_test_set.csv")
 _TABLE_RE = re.compile(r"(mass|calc)\w*?(train|test)", re.IGNORECASE)
 _CASE_RE = re.compile(r"^(Mass|Calc)-(Training|Test)_(P_\d+)_(LEFT|RIGHT)_(CC|MLO)(?:_\d+)?$", re.IGNORECASE)
-FULL_DESCRIPTION = "full mammogram images"
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "patient": ("patient_id",),
@@ -127,96 +128,6 @@ class _Image:
     case_folders: set[str] = field(default_factory=set)
 
 
-class _Resolver:
-    """Finds the full-mammogram DICOM of a CSV row by its series (module docstring)."""
-
-    def __init__(self, source: Path) -> None:
-        self.source = source
-        self.roots = [r for r in (source / "CBIS-DDSM", source) if r.is_dir()] or [source]
-        self._meta: dict[str, Path] | None = None
-        self._headers: dict[Path, tuple[str, str]] = {}
-        self.how: dict[str, int] = {}
-
-    def _metadata(self) -> dict[str, Path]:
-        if self._meta is not None:
-            return self._meta
-        self._meta = {}
-        for meta in [self.source / "metadata.csv", *sorted(self.source.glob("*/metadata.csv"))]:
-            if not meta.is_file():
-                continue
-            try:
-                df = read_table(meta)
-            except InputError:
-                continue
-            su, loc = find_column(df, ["Series UID", "SeriesInstanceUID"]), find_column(df, ["File Location"])
-            if su is None or loc is None:
-                continue
-            for uid, where in zip(df.get_column(su).to_list(), df.get_column(loc).to_list(), strict=True):
-                if uid and where:
-                    rel = str(where).strip().replace("\\", "/")
-                    rel = re.sub(r"^(\./)+", "", rel)
-                    self._meta.setdefault(str(uid).strip(), meta.parent / rel)
-        return self._meta
-
-    @staticmethod
-    def _dicoms(folder: Path) -> list[Path]:
-        try:
-            return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in (".dcm", ".dicom"))
-        except OSError:
-            return []
-
-    def _header(self, p: Path) -> tuple[str, str]:
-        if p not in self._headers:
-            try:
-                import pydicom
-
-                ds = pydicom.dcmread(p, stop_before_pixels=True, force=True,
-                                     specific_tags=["SeriesInstanceUID", "SeriesDescription"])
-                self._headers[p] = (str(ds.get("SeriesInstanceUID", "")).strip(),
-                                    str(ds.get("SeriesDescription", "")).strip().lower())
-            except Exception:  # an unreadable candidate is simply not a match
-                self._headers[p] = ("", "")
-        return self._headers[p]
-
-    def _one(self, folder: Path, how: str) -> Path | None:
-        files = self._dicoms(folder)
-        if files:
-            self.how[how] = self.how.get(how, 0) + 1
-            return files[0]
-        return None
-
-    def resolve(self, parts: list[str]) -> Path | None:
-        case, series = parts[0], (parts[2] if len(parts) >= 3 else "")
-        for root in self.roots:
-            literal = root.joinpath(*parts)
-            if literal.is_file():
-                self.how["literal path"] = self.how.get("literal path", 0) + 1
-                return literal
-        if series:
-            folder = self._metadata().get(series)
-            if folder is not None and folder.is_dir() and (hit := self._one(folder, "metadata.csv")):
-                return hit
-        for root in self.roots:
-            case_dir = root / case
-            if not case_dir.is_dir():
-                continue
-            series_dirs = sorted(d for d in case_dir.glob("*/*") if d.is_dir())
-            for d in series_dirs:
-                if series and d.name == series and (hit := self._one(d, "series folder UID")):
-                    return hit
-            full = [d for d in series_dirs if FULL_DESCRIPTION in d.name.lower()]
-            if len(full) == 1 and (hit := self._one(full[0], "series description (folder)")):
-                return hit
-            files = [f for d in series_dirs for f in self._dicoms(d)]
-            by_uid = [f for f in files if series and self._header(f)[0] == series]
-            by_desc = [f for f in files if self._header(f)[1] == FULL_DESCRIPTION]
-            for hits, how in ((by_uid, "SeriesInstanceUID (header)"), (by_desc, "SeriesDescription (header)")):
-                if len(hits) == 1:
-                    self.how[how] = self.how.get(how, 0) + 1
-                    return hits[0]
-        return None
-
-
 class CbisDdsmAdapter:
     """CBIS-DDSM case-description CSVs + DICOM (``--format cbis-ddsm``).
 
@@ -266,7 +177,7 @@ class CbisDdsmAdapter:
         problems: list[Problem] = []
         warnings: list[str] = []
         images: dict[tuple[str, str, str, str], _Image] = {}
-        resolver = _Resolver(source)
+        resolver = SeriesResolver(source)
         n_tables = 0
         density_zero = 0
         for path in paths:
@@ -307,7 +218,7 @@ class CbisDdsmAdapter:
         return AdapterResult(records, problems, self.name, dataset, [src], warnings, left_out)
 
     # -- one table ------------------------------------------------------------------------------
-    def _read_table(self, df: pl.DataFrame, label: str, kind: str, split: str, resolver: _Resolver,
+    def _read_table(self, df: pl.DataFrame, label: str, kind: str, split: str, resolver: SeriesResolver,
                     images: dict[tuple[str, str, str, str], _Image], problems: list[Problem]) -> int:
         cols = {k: find_column(df, names) for k, names in COLUMNS.items()}
         missing = [k for k in (*REQUIRED, *KIND_COLUMNS[kind]) if cols[k] is None]
