@@ -162,6 +162,14 @@ def augment_for(cfg: PretrainConfig) -> Any:
     return build_transform(cfg.augment, cfg.image_size, **opts)
 
 
+def _ignore_sigint(worker_id: int) -> None:
+    """DataLoader workers leave Ctrl-C to the training process, which stops at a step boundary and
+    writes a checkpoint (a worker killed by the terminal's SIGINT would break that last fetch)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _collator(cfg: PretrainConfig, tokenizer: Any) -> LumpCollator:
     return LumpCollator(tokenizer, max_length=cfg.text_max_length, use_text="text" in cfg.modalities,
                         use_manifest="manifest" in cfg.modalities)
@@ -173,7 +181,7 @@ def train_loader(cfg: PretrainConfig, store: Store, sampler: Any, tokenizer: Any
     ds = LumpDataset(store, "train", augment_for(cfg), view_mode=cfg.view_mode, seed=cfg.seed, rank=info.rank)
     return torch.utils.data.DataLoader(ds, batch_sampler=StepTaggedBatchSampler(sampler), num_workers=workers,
                                        collate_fn=_collator(cfg, tokenizer), pin_memory=pin,
-                                       persistent_workers=workers > 0)
+                                       persistent_workers=workers > 0, worker_init_fn=_ignore_sigint)
 
 
 def val_batches(n: int, batch_size: int, rank: int = 0, world_size: int = 1) -> list[list[int]]:
@@ -197,4 +205,5 @@ def val_loader(cfg: PretrainConfig, store: Store, tokenizer: Any, info: DistInfo
         return None
     batches = val_batches(len(ds), cfg.batch_size, info.rank, info.world_size)
     return torch.utils.data.DataLoader(ds, batch_sampler=batches, num_workers=min(workers, 2),
-                                       collate_fn=_collator(cfg, tokenizer), pin_memory=pin)
+                                       collate_fn=_collator(cfg, tokenizer), pin_memory=pin,
+                                       worker_init_fn=_ignore_sigint)

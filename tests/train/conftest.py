@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,17 @@ from tests.conftest import make_store_arrays
 SMALL: dict[str, Any] = {"image_size": 32, "batch_size": 8, "warmup_steps": 2, "log_every": 1, "ckpt_every": 100,
                          "tiny_text_hidden": 32, "tiny_text_intermediate": 64, "tiny_text_vocab": 300,
                          "text_max_length": 64, "workers": 0, "lr": 1e-3, "val_every": 0}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread() -> Iterator[None]:
+    """Tiny models: one intra-op thread (two spin against each other on a shared two-core machine), restored."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
 
 
 def write_arrays(path: Path, **kw: Any) -> Path:
