@@ -1,14 +1,10 @@
 """The pretraining loop (paper Sec. 4.3, Appendix A; spec method.md §6, B14, B24, B37, B40, B45).
 
-:func:`pretrain` trains ViKL on a store's training split and writes a run directory::
+:func:`pretrain` trains ViKL on a store's training split and writes a run directory:
 
-    RUN/config.json        the resolved configuration
-    RUN/metrics.jsonl      train lines every log_every steps, val lines (see mvkl.train.metrics)
-    RUN/checkpoints/       step_XXXXXXX.pt, full state, the newest keep_checkpoints kept
-    RUN/text/              the tiny BERT built from the training reports (text_model = "tiny")
-    RUN/encoder/           the final image encoder (mvkl.models.export_image_encoder)
-    RUN/vikl/              the whole final model (mvkl.models.save_vikl; load_vikl(RUN) finds it)
-    RUN/summary.json       final losses, steps, throughput, outputs
+    config.json, metrics.jsonl, checkpoints/, text/ (tiny BERT), encoder/, vikl/, summary.json
+
+(layout in :mod:`mvkl.train.rundir`).
 
 Everything is driven in steps (B14): the learning rate (warm-up + cosine), μ of ManiNeg and the
 batches are functions of the global step. Each step reseeds the global torch RNG (dropout) from
@@ -29,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,7 +43,6 @@ from mvkl.train.checkpoint import (
     capture_rng,
     checkpoint_path,
     latest_checkpoint,
-    list_checkpoints,
     prune_checkpoints,
     restore_rng,
     save_checkpoint,
@@ -56,6 +50,7 @@ from mvkl.train.checkpoint import (
 from mvkl.train.config import PretrainConfig, config_diff, config_fingerprint
 from mvkl.train.distributed import DistInfo, cleanup, gather_output, init_distributed
 from mvkl.train.metrics import MetricAccumulator, MetricsWriter, truncate_metrics
+from mvkl.train.rundir import StopFlag, export_outputs, prepare_run_dir
 from mvkl.train.schedule import WarmupCosine
 
 __all__ = ["DUMP_ENV", "pretrain"]
@@ -69,30 +64,6 @@ TAG_VAL = 0x56414C
 
 def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
     return model.module if hasattr(model, "module") else model
-
-
-class _StopFlag:
-    """SIGINT/SIGTERM → stop at the next step boundary (main thread only)."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self._old: dict[int, Any] = {}
-
-    def __enter__(self) -> _StopFlag:
-        with contextlib.suppress(ValueError):  # not the main thread
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self._old[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        if self.requested:  # second signal: give up immediately
-            raise KeyboardInterrupt
-        self.requested = True
-        log.warning("stop requested: finishing the current step and writing a checkpoint (again to abort)")
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, old in self._old.items():
-            signal.signal(sig, old)
 
 
 class Trainer:
@@ -290,19 +261,6 @@ class Trainer:
         prune_checkpoints(self.run / "checkpoints", self.cfg.keep_checkpoints)
         return path
 
-    def export(self) -> dict[str, str]:
-        from mvkl.models import export_image_encoder, save_vikl
-
-        c = self.cfg
-        source = {"kind": "vikl", "run": self.run.name, "step": self.step, "preset": c.preset,
-                  "hard_negatives": c.hard_negatives, "store": self.store_path.name, "store_fingerprint": self.store_fp,
-                  "checkpoint": f"checkpoints/{checkpoint_path('.', self.step).name}"}
-        export_image_encoder(self.model.image_encoder, self.run / "encoder", card={"image_size": c.image_size,
-                                                                                    "source": source})
-        save_vikl(self.model, self.run / "vikl", config={"image_size": c.image_size, "source": source,
-                                                         "pretrain": c.to_dict()})
-        return {"encoder": "encoder", "model": "vikl"}
-
     # -- the loop ----------------------------------------------------------------------------------------
     def _batches(self) -> Iterator[dict[str, Any]]:
         while True:
@@ -337,7 +295,7 @@ class Trainer:
         stopped: str | None = None
         self.net.train()
         prog = progress(quiet=None if (show_progress and info.is_main) else True)
-        with prog, _StopFlag() as flag:
+        with prog, StopFlag() as flag:
             task = prog.add_task("pretrain", total=c.steps, completed=self.step, rate="")
             batches = self._batches()
             while self.step < c.steps:
@@ -377,7 +335,8 @@ class Trainer:
         if c.text_model == "tiny" and "text" in c.modalities:
             outputs["text"] = "text"
         if not stopped and info.is_main:
-            outputs.update(self.export())
+            outputs.update(export_outputs(self.model, self.run, self.cfg, self.step, self.store_path.name,
+                                          self.store_fp))
         dump = os.environ.get(DUMP_ENV)
         if dump:
             Path(dump).mkdir(parents=True, exist_ok=True)
@@ -406,17 +365,6 @@ class Trainer:
         return bool(flag.item())
 
 
-def _prepare_run_dir(run_dir: Path, cfg: PretrainConfig, resume: bool, info: DistInfo) -> None:
-    if run_dir.exists() and not run_dir.is_dir():
-        raise InputError("--out exists and is not a directory", file=display_path(run_dir), code="usage")
-    if list_checkpoints(run_dir / "checkpoints") and not resume:
-        raise InputError("this run directory already holds checkpoints: pass --resume to continue it, or choose "
-                         "a new --out", file=display_path(run_dir), code="usage")
-    if info.is_main:
-        (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
-        atomic_write_json(run_dir / "config.json", cfg.to_dict())
-
-
 def pretrain(cfg: PretrainConfig, store: str | os.PathLike[str], out: str | os.PathLike[str], *,
              resume: bool = False, stop_at: int | None = None, show_progress: bool = True) -> dict[str, Any]:
     """Run (or resume) ViKL pretraining; returns the summary (also written to ``RUN/summary.json``).
@@ -439,7 +387,7 @@ def pretrain(cfg: PretrainConfig, store: str | os.PathLike[str], out: str | os.P
             os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
             torch.use_deterministic_algorithms(True)
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        _prepare_run_dir(run_dir, cfg, resume, info)
+        prepare_run_dir(run_dir, cfg, resume, info)
         trainer = Trainer(cfg, store_path, run_dir, info, device)
         if resume:
             trainer.resume()
