@@ -213,7 +213,8 @@ def save_sheet(path: str | os.PathLike[str], images: Sequence[np.ndarray], cams:
         top.set_title(captions[i], fontsize=8)
         bottom.imshow(overlay_rgb(images[i], cams[i]), interpolation="nearest")
         bottom.set_title("Grad-CAM", fontsize=7, color="0.35")
-    fig.colorbar(ScalarMappable(Normalize(0, 1), colormaps["jet"]), ax=axes.ravel().tolist(), shrink=0.5,
+    fig.colorbar(ScalarMappable(Normalize(0, 1), colormaps["jet"]), ax=axes.ravel().tolist(),
+                 shrink=0.5 if bands <= 2 else max(0.08, 1.0 / bands),
                  label="Grad-CAM (normalised per image)")
     fig.suptitle(title, fontsize=11)
     final = Path(path)
@@ -227,16 +228,18 @@ def save_sheet(path: str | os.PathLike[str], images: Sequence[np.ndarray], cams:
 
 def write_cams(module: Any, items: Sequence[Any], out_dir: str | os.PathLike[str], *, layer: str = "layer3",
                input_size: int, device: Any = None, batch_size: int = 16, probs: Sequence[float] | None = None,
-               save_arrays: bool = False, title: str = "Grad-CAM", per_row: int = 6,
+               save_arrays: bool = False, title: str = "Grad-CAM", per_row: int = 6, sheet_limit: int = 48,
                on_batch: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Grad-CAM overlays of ``items`` (:class:`mvkl.analysis.inputs.InputImage` with pixels) into
-    ``out_dir``: ``cam_<position>_<key>.png`` per image (image | overlay), ``cam_sheet.png`` (all,
-    captioned), and with ``save_arrays`` ``cam_arrays.npz`` (``cam`` (n, S, S) float32 normalised
-    at the stored image's shape, ``raw`` (n, h, w) at the layer's resolution, ``score`` malignant
-    logits, ``prob``, ``key``, ``position``). File names hold only positions and keys (hashes or
-    pseudonyms), never source names.
+    ``out_dir``: ``cam_<position>_<key>.png`` per image (image | overlay), ``cam_sheet.png`` (the
+    first ``sheet_limit`` images, captioned), and with ``save_arrays`` ``cam_arrays.npz`` (``cam``
+    (n, S, S) float32 normalised at the stored image's shape, ``raw`` (n, h, w) at the layer's
+    resolution, ``score`` malignant logits, ``prob``, ``key``, ``position``). File names hold only
+    positions and keys (hashes or pseudonyms), never source names. Such files left in ``out_dir`` by
+    a previous run are removed once the new maps are computed.
 
-    Returns ``{"layer", "overlays": [file names], "sheet", "arrays", "score": [...], "peak": [(y, x)]}``.
+    Returns ``{"layer", "overlays": [file names], "sheet", "sheet_images", "arrays", "score": [...],
+    "peak": [(y, x)], "positions"}``.
     """
     import torch
 
@@ -259,6 +262,8 @@ def write_cams(module: Any, items: Sequence[Any], out_dir: str | os.PathLike[str
         scores.extend(res.score.tolist())
         if on_batch is not None:
             on_batch(len(chunk))
+    for old in [*out.glob("cam_[0-9]*_*.png"), out / "cam_sheet.png", out / "cam_arrays.npz"]:
+        old.unlink(missing_ok=True)  # a previous run's pictures must not mix with these
     names, captions = [], []
     pmap = dict(zip([it.position for it in items], probs, strict=True)) if probs is not None else {}
     for it, cam in zip(ok, cams, strict=True):
@@ -269,7 +274,11 @@ def write_cams(module: Any, items: Sequence[Any], out_dir: str | os.PathLike[str
         p = pmap.get(it.position)
         captions.append(f"#{it.position} {it.key[:10]}\n{it.view} {it.laterality}"
                         + (f" · {lab}" if lab else "") + (f"\np(malignant) = {p:.2f}" if p is not None else ""))
-    sheet = save_sheet(out / "cam_sheet.png", [it.pixels for it in ok], cams, captions, title=title, per_row=per_row)
+    k = min(len(ok), max(1, int(sheet_limit)))
+    if k < len(ok):
+        title = f"{title} · first {k} of {len(ok)} images (all in cam_*.png)"
+    sheet = save_sheet(out / "cam_sheet.png", [it.pixels for it in ok[:k]], cams[:k], captions[:k], title=title,
+                       per_row=per_row)
     arrays = None
     if save_arrays:
         arrays = out / "cam_arrays.npz"
@@ -279,5 +288,6 @@ def write_cams(module: Any, items: Sequence[Any], out_dir: str | os.PathLike[str
                                 prob=np.asarray([pmap.get(it.position, np.nan) for it in ok], np.float64),
                                 key=np.asarray([it.key for it in ok]), position=np.asarray([it.position for it in ok]))
     peaks = [tuple(int(v) for v in np.unravel_index(int(np.argmax(c)), c.shape)) for c in cams]
-    return {"layer": layer, "overlays": names, "sheet": sheet.name, "arrays": arrays.name if arrays else None,
+    return {"layer": layer, "overlays": names, "sheet": sheet.name, "sheet_images": k,
+            "arrays": arrays.name if arrays else None,
             "score": scores, "peak": peaks, "positions": [it.position for it in ok]}

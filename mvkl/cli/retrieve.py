@@ -242,7 +242,9 @@ def register(root: typer.Typer) -> None:
         doc["seconds"] = round(time.perf_counter() - t0, 3)
         if out is not None:
             if task == "report":
-                _write_report(doc, out, f"Image → report retrieval: {display_path(model)} on {display_path(store)}")
+                _write_report(doc, out, f"Image → report retrieval, BI-RADS of the nearest {key_split} report for "
+                                        f"each {split} image (4A/4B/4C → 4): {display_path(model)} on "
+                                        f"{display_path(store)}")
             else:
                 _write_manifest(doc, out)
         emit(doc, json_out, lambda: (_render_report if task == "report" else _render_manifest)(doc))

@@ -197,4 +197,7 @@ def test_overlay_sheet_and_arrays(tmp_path: Path) -> None:
         assert list(z["key"]) == ["k0", "k1", "k2"] and np.allclose(z["prob"], [0.1, 0.2, 0.3])
         x = torch.stack([torch.from_numpy(it.pixels).float()[None] / 255 for it in items[:3]])
         np.testing.assert_allclose(z["cam"], grad_cam(net, x, net.layer3).cam, atol=1e-6)
-    assert (tmp_path / "cams" / "cam_sheet.png").is_file()
+    assert (tmp_path / "cams" / "cam_sheet.png").is_file() and res["sheet_images"] == 3
+    assert write_cams(net, items, tmp_path / "two", input_size=32, sheet_limit=2)["sheet_images"] == 2
+    write_cams(net, items[1:2], tmp_path / "cams", input_size=32)  # a second run into the same folder
+    assert sorted(p.name for p in (tmp_path / "cams").iterdir()) == ["cam_001_k1.png", "cam_sheet.png"]
