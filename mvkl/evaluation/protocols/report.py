@@ -161,7 +161,8 @@ def _classifier_card(doc: dict[str, Any], seed: int, metrics: dict[str, Any], y_
     st = doc["store"]
     return {"image_size": int(size), "protocol": cfg.protocol, "seed": int(seed), "setting": cfg.setting,
             "encoder": (doc["model"]["encoder_card"] or {}).get("source", {}),
-            "store": {"name": st["name"], "fingerprint": st["fingerprint"], "splits": st["splits"]},
+            "store": {"name": st["name"], "fingerprint": st["fingerprint"], "splits": st["splits"],
+                      "image_size": st["image_size"], "pixel_dtype": st["pixel_dtype"]},
             "val_auc": float(metrics["val"]["auc"]), "test_auc": float(metrics["test"]["auc"]),
             "operating_points": ops, "default_operating_point": "youden", "default_threshold": float(ops["youden"])}
 

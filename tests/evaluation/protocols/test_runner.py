@@ -116,6 +116,11 @@ def test_saved_classifier_reproduces_test_predictions(ft_run: Path, eval_store: 
     vals = [r["metrics"]["val"]["auc"] for r in doc["runs"]]
     assert card["val_auc"] == max(vals) and card["seed"] == doc["runs"][int(np.argmax(vals))]["seed"]
     assert card["default_threshold"] == card["operating_points"]["youden"]
+    from mvkl.store import Store
+
+    with Store(eval_store) as st:  # predict re-runs the ingest pipeline at the training store's size
+        assert (card["store"]["image_size"], card["store"]["pixel_dtype"]) == (st.info.image_size,
+                                                                               st.info.pixel_dtype)
     task = load_task(eval_store)
     ds = task.dataset("test", EvalTransform(card["image_size"]))
     x = torch.stack([ds[i]["image"] for i in range(len(ds))])
