@@ -67,7 +67,7 @@ def run(store: Path | None = None, preset: str = "tiny", batch_size: int | None 
 
     from mvkl.data import LumpCollator, LumpDataset, StepTaggedBatchSampler
     from mvkl.models import build_tiny_bert, load_tokenizer
-    from mvkl.sampling.random_sampler import RandomBatchSampler
+    from mvkl.sampling import RandomBatchSampler
     from mvkl.store import Store
     from mvkl.train.build import augment_for
     from mvkl.train.config import resolve_config

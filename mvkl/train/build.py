@@ -129,14 +129,13 @@ def build_sampler(cfg: PretrainConfig, store: Store, info: DistInfo) -> Any:
     """``RandomBatchSampler`` (none, robinson; always shuffled, B21) or ``ManiNegBatchSampler``."""
     n = int(store.lump_indices("train").size)
     if cfg.hard_negatives != "manineg":
-        from mvkl.sampling.random_sampler import RandomBatchSampler
+        from mvkl.sampling import RandomBatchSampler
 
         try:
             return RandomBatchSampler(n, cfg.batch_size, seed=cfg.seed, rank=info.rank, world_size=info.world_size)
         except ValueError as exc:
             raise InputError(str(exc), code="store") from exc
-    from mvkl.sampling.maninegsampler import ManiNegBatchSampler
-    from mvkl.sampling.schedule import LinearMuSchedule
+    from mvkl.sampling import LinearMuSchedule, ManiNegBatchSampler
 
     man, known = store.manifests("train")
     try:

@@ -105,7 +105,8 @@ class PretrainConfig:
     sigma: float = _f(3.0, "negatives", "ManiNeg σ (paper App. A: 3)")
     bounds: tuple[int, int] = _f((1, 18), "negatives", "Hamming-distance bounds a, b (paper Sec. 4.2: 1, 18)")
     anchors_per_batch: int = _f(1, "negatives", "anchors per ManiNeg batch (paper: 1)")
-    sampler_dedup: str = _f("manifestation", "negatives", "manifestation (paper), index (code) or none")
+    sampler_dedup: str = _f("manifestation", "negatives", "manifestation (paper), masked (also no two lumps "
+                            "at masked distance 0; partial masks), index (code) or none")
     refill: bool = _f(True, "negatives", "refill de-duplicated batches to full size (B13)")
     snap: bool = _f(False, "negatives", "snap distances to available ones (code) instead of renormalising")
     uniform: str = _f("instance", "negatives", "instance (paper) or manifestation (code) uniform choice")
@@ -128,7 +129,7 @@ class PretrainConfig:
     seed: int = _f(0, "runtime", "seed of every random choice")
     device: str = _f("auto", "runtime", "auto, cpu, cuda or cuda:N")
     precision: str = _f("auto", "runtime", "auto (bf16 on CUDA, fp32 on CPU), fp32 or bf16")
-    compile: bool = _f(False, "runtime", "torch.compile the model")
+    compile: bool = _f(False, "runtime", "torch.compile the image encoder (in place; checkpoint keys unchanged)")
     channels_last: bool = _f(True, "runtime", "channels-last images on CUDA")
     deterministic: bool = _f(False, "runtime", "torch deterministic algorithms (slower on CUDA)")
     # -- logging and checkpoints --------------------------------------------------------------------
@@ -142,6 +143,16 @@ class PretrainConfig:
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict (tuples as lists)."""
         return json.loads(json.dumps(dataclasses.asdict(self)))
+
+    def record(self) -> dict[str, Any]:
+        """:meth:`to_dict` for files (config.json, checkpoints, model cards): the paths of a local
+        text model or weights file are written as :func:`~mvkl.fsutil.display_path` shows them
+        (relative to the working directory, else the name only), never absolute."""
+        doc = self.to_dict()
+        for key, keywords in (("text_model", ("", "tiny")), ("image_weights", ("imagenet", "random"))):
+            if doc[key] not in keywords:
+                doc[key] = display_path(doc[key])
+        return doc
 
     @classmethod
     def from_dict(cls, doc: dict[str, Any], *, source: str = "configuration") -> PretrainConfig:
@@ -238,7 +249,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "normalization": ("clip", "imagenet"), "projector_bn": ("shared", "per_modality"),
     "itm_view": ("random", "view1", "mean"), "dedup_scope": ("manifest_terms", "batch"),
     "hard_negatives": ("none", "robinson", "manineg"), "mu_unit": ("step", "epoch"),
-    "sampler_dedup": ("manifestation", "index", "none"), "uniform": ("instance", "manifestation"),
+    "sampler_dedup": ("manifestation", "masked", "index", "none"), "uniform": ("instance", "manifestation"),
     "optimizer": ("adam", "adamw"), "precision": ("auto", "fp32", "bf16"),
 }
 

@@ -125,7 +125,7 @@ class Trainer:
             log.info("--resume: no checkpoint in %s, starting from step 0", display_path(self.run))
             return
         path, ck = found
-        diff = config_diff(ck.get("config", {}), self.cfg.to_dict())
+        diff = config_diff(ck.get("config", {}), self.cfg.record())
         if diff or ck.get("config_fingerprint") != config_fingerprint(self.cfg):
             raise InputError("the configuration differs from the checkpoint's, so the resumed run would not continue "
                              "it: " + "; ".join(diff[:12]) + ". Resume with the same options (the saved ones are "
@@ -255,7 +255,7 @@ class Trainer:
         save_checkpoint(path, {
             "step": self.step, "epoch": self.sampler.epoch_of(self.step), "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(), "scaler": None,
-            "sampler": sampler_state, "rng": rngs, "config": self.cfg.to_dict(),
+            "sampler": sampler_state, "rng": rngs, "config": self.cfg.record(),
             "config_fingerprint": config_fingerprint(self.cfg), "store_fingerprint": self.store_fp,
             "world_size": self.info.world_size})
         prune_checkpoints(self.run / "checkpoints", self.cfg.keep_checkpoints)

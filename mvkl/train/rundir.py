@@ -3,7 +3,7 @@ stop-on-signal flag that lets a run end at a step boundary with a checkpoint (sp
 
 Layout (only rank 0 writes)::
 
-    RUN/config.json        the resolved configuration (PretrainConfig.to_dict())
+    RUN/config.json        the resolved configuration (PretrainConfig.record(): no absolute path)
     RUN/metrics.jsonl      train lines every log_every steps, val lines (mvkl.train.metrics)
     RUN/checkpoints/       step_XXXXXXX.pt: full state (mvkl.train.checkpoint), the newest kept
     RUN/text/              the tiny BERT built from the training reports (text_model = "tiny")
@@ -45,7 +45,7 @@ def prepare_run_dir(run_dir: Path, cfg: PretrainConfig, resume: bool, info: Dist
                          "a new --out", file=display_path(run_dir), code="usage")
     if info.is_main:
         (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
-        atomic_write_json(run_dir / "config.json", cfg.to_dict())
+        atomic_write_json(run_dir / "config.json", cfg.record())
 
 
 def export_outputs(model: Any, run_dir: Path, cfg: PretrainConfig, step: int, store_name: str,
@@ -59,7 +59,7 @@ def export_outputs(model: Any, run_dir: Path, cfg: PretrainConfig, step: int, st
     export_image_encoder(model.image_encoder, run_dir / "encoder", card={"image_size": cfg.image_size,
                                                                           "source": source})
     save_vikl(model, run_dir / "vikl", config={"image_size": cfg.image_size, "source": source,
-                                               "pretrain": cfg.to_dict()})
+                                               "pretrain": cfg.record()})
     return {"encoder": "encoder", "model": "vikl"}
 
 

@@ -108,3 +108,12 @@ def test_short_runs_scale_the_preset_warmup_but_not_an_explicit_one(tmp_path: Pa
     f.write_text("[optim]\nwarmup_steps = 50\n", encoding="utf-8")
     with pytest.raises(InputError, match="warmup_steps"):
         resolve_config("tiny", f, {"steps": 20})
+
+
+def test_records_hold_no_absolute_path(tmp_path: Path) -> None:
+    c = resolve_config("tiny", overrides={"text_model": str(tmp_path / "bert"),
+                                          "image_weights": str(tmp_path / "w.pt")})
+    rec = c.record()
+    assert rec["text_model"] == "bert" and rec["image_weights"] == "w.pt" and str(tmp_path) not in str(rec)
+    assert c.text_model == str(tmp_path / "bert")  # the run itself uses the real path
+    assert resolve_config("tiny").record()["text_model"] == "tiny"

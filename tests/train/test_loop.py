@@ -32,6 +32,7 @@ def test_loss_goes_down(train_store: Path, bert_dir: Path, tmp_path: Path, hn: s
     assert len(losses) == 24 and all(np.isfinite(losses))
     assert np.mean(losses[-5:]) < 0.85 * np.mean(losses[:5])  # measured 0.57-0.75 over seeds 0-2
     assert summary["completed"] and summary["step"] == 24 and summary["hard_negatives"] == hn
+    assert str(bert_dir) not in (run / "config.json").read_text()  # the text model is recorded by name
     if hn == "manineg":
         mus = [x["mu"] for x in _lines(run)]
         assert mus[0] == 11.0 and mus[-1] == 0.0  # tiny preset: μ 11 → 0 over 5 steps
