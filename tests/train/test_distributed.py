@@ -4,6 +4,7 @@ real two-process `torchrun ... -m mvkl pretrain` ends with identical parameters 
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -102,25 +103,27 @@ batch_size = 4
 warmup_steps = 1
 [logging]
 log_every = 1
-val_every = 0
+val_every = 3
 """
 
 
-def test_torchrun_two_processes_keep_identical_parameters(tiny_store: Path, tmp_path: Path,
+def test_torchrun_two_processes_keep_identical_parameters(train_store: Path, tmp_path: Path,
                                                            mvkl_subprocess_env: dict[str, str]) -> None:
     toml = tmp_path / "small.toml"
     toml.write_text(SMALL_TOML, encoding="utf-8")
     dump = tmp_path / "params"
     env = {**mvkl_subprocess_env, "OMP_NUM_THREADS": "1", "MVKL_TEST_DUMP_PARAMS": str(dump)}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "mvkl",
-           "pretrain", str(tiny_store), "--out", str(tmp_path / "run"), "--config", str(toml), "--steps", "3",
+           "pretrain", str(train_store), "--out", str(tmp_path / "run"), "--config", str(toml), "--steps", "3",
            "--gather-negatives", "--json", "--quiet"]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-4000:]
     doc = json.loads(proc.stdout)  # only rank 0 printed: one JSON document
     assert doc["world_size"] == 2 and doc["completed"] and doc["step"] == 3
     lines = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
-    assert [x["batch"] for x in lines] == [8.0, 8.0, 8.0]  # global batch = 2 ranks x 4
+    assert [x["batch"] for x in lines if x["kind"] == "train"] == [8.0, 8.0, 8.0]  # global batch = 2 ranks x 4
+    val = [x for x in lines if x["kind"] == "val"]  # sharded over ranks (rank 1 has no val batch here)
+    assert len(val) == 1 and val[0]["n_lumps"] == 5 and all(math.isfinite(val[0][k]) for k in ("loss", "ii", "it"))
     a, b = (torch.load(dump / f"rank{r}.pt", weights_only=True) for r in (0, 1))
     assert a.keys() == b.keys()
     saved = torch.load(sorted((tmp_path / "run" / "checkpoints").glob("*.pt"))[-1], weights_only=True)["model"]
