@@ -166,7 +166,9 @@ class Store:
 
     def images(self, indices: npt.ArrayLike) -> np.ndarray:
         """Several images ``(k, S, S)`` in the order given."""
-        idx = np.asarray(indices, dtype=np.int64)
+        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+        if idx.size and (idx.min() < 0 or idx.max() >= self.n_images):
+            raise IndexError("image index out of range (-1 means 'no image')")
         order = np.argsort(idx, kind="stable")
         uniq, inverse = np.unique(idx[order], return_inverse=True)
         block = self.file["images/pixels"][uniq]  # h5py needs increasing indices

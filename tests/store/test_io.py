@@ -20,6 +20,9 @@ def test_roundtrip_and_contract(tiny_store: Path) -> None:
         assert len(st.info.attrs["manifest_keys"]) == 35
         np.testing.assert_array_equal(st.image(5), arrays["pixels"][5])
         np.testing.assert_array_equal(st.images([7, 2, 7]), arrays["pixels"][[7, 2, 7]])
+        for bad in ([3, -1], [st.n_images]):
+            with pytest.raises(IndexError):
+                st.images(bad)
         assert st.lumps["report"][3] == arrays["lumps"]["report"][3]
         tr = st.lump_indices("train")
         m, _k = st.manifests("train")
