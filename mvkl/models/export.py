@@ -298,7 +298,7 @@ def load_vikl(path: str | os.PathLike[str]) -> tuple[ViKL, Any, dict[str, Any]]:
     mc = dict(payload["model_config"])
     text = None
     if mc.get("has_text"):
-        text = TextEncoder(f.parent / TEXT_SUBDIR)
+        text = TextEncoder(f.parent / TEXT_SUBDIR, pooling=str(mc.get("text_pooling") or "pooler"))
     model = ViKL(ImageEncoder(mc["arch"], normalization=mc.get("normalization", "clip")), text,
                  use_manifest=bool(mc["use_manifest"]), embed_dim=int(mc["embed_dim"]),
                  text_dropout=float(mc["text_dropout"]), manifest_dropout=float(mc["manifest_dropout"]),

@@ -87,16 +87,30 @@ def tokenize(tokenizer: Any, texts: Sequence[str], max_length: int = MAX_TEXT_LE
     return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}
 
 
+POOLINGS = ("pooler", "mean", "cls")
+
+
 class TextEncoder(nn.Module):
-    """BERT from a local directory; ``forward(batch) -> pooler_output`` (spec §3.2).
+    """BERT from a local directory; ``forward(batch) -> pooled feature`` (spec §3.2).
+
+    ``pooling="pooler"`` (the paper and released code) is BERT's pooler output,
+    tanh(dense(h_[CLS])). For a randomly initialised model (the ``tiny`` preset's locally built
+    BERT) the [CLS] state is almost the same for every report (cosine distances around 1e-6), so
+    the text branch starts collapsed and never learns; ``"mean"`` (attention-masked mean of the last
+    hidden states) depends on every token from the first step and is what the tiny preset uses.
+    ``"cls"`` is the raw [CLS] state.
 
     Attributes:
         bert: the ``transformers`` model (``AutoModel``); ``tokenizer``: its tokenizer (not a module);
-        feature_dim: hidden size (768 for BERT-base); ``max_length``: min(512, position limit).
+        feature_dim: hidden size (768 for BERT-base); ``max_length``: min(512, position limit);
+        pooling: one of :data:`POOLINGS`.
     """
 
-    def __init__(self, model_dir: str | os.PathLike[str]) -> None:
+    def __init__(self, model_dir: str | os.PathLike[str], pooling: str = "pooler") -> None:
         super().__init__()
+        if pooling not in POOLINGS:
+            raise InputError(f"text pooling must be one of {', '.join(POOLINGS)}; got {pooling!r}", code="usage")
+        self.pooling = pooling
         from transformers import AutoModel
 
         p = _check_model_dir(model_dir)
@@ -106,9 +120,12 @@ class TextEncoder(nn.Module):
         except Exception as exc:
             raise InputError(f"cannot load a text model ({type(exc).__name__}). {_OFFLINE_HELP}",
                              file=display_path(p), code="missing-model") from exc
-        if getattr(self.bert, "pooler", None) is None:
+        if pooling == "pooler" and getattr(self.bert, "pooler", None) is None:
             raise InputError("the text model has no pooler layer; ViKL uses BERT's pooler output "
                              "(spec §3.2): use a BertModel checkpoint", file=display_path(p))
+        if pooling != "pooler" and getattr(self.bert, "pooler", None) is not None:
+            # Unused with mean/cls pooling: frozen so optimisers and DDP (no unused-parameter errors) skip it.
+            self.bert.pooler.requires_grad_(False)
         self.tokenizer = load_tokenizer(p)
         self.feature_dim = int(self.bert.config.hidden_size)
         self.max_length = min(MAX_TEXT_LENGTH, int(getattr(self.bert.config, "max_position_embeddings",
@@ -119,9 +136,15 @@ class TextEncoder(nn.Module):
         return tokenize(self.tokenizer, texts, self.max_length)
 
     def forward(self, batch: Mapping[str, Tensor]) -> Tensor:
-        """``{"input_ids", "attention_mask"}`` of shape (B, L) → pooler output (B, feature_dim)."""
+        """``{"input_ids", "attention_mask"}`` of shape (B, L) → pooled feature (B, feature_dim)."""
         out = self.bert(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
-        return out.pooler_output
+        if self.pooling == "pooler":
+            return out.pooler_output
+        h = out.last_hidden_state
+        if self.pooling == "cls":
+            return h[:, 0]
+        mask = batch["attention_mask"].unsqueeze(-1).to(h.dtype)
+        return (h * mask).sum(dim=1) / mask.sum(dim=1).clamp_min(1.0)
 
     def save_pretrained(self, out_dir: str | os.PathLike[str]) -> None:
         """Save model and tokenizer (``save_pretrained``) so :class:`TextEncoder` reloads them."""

@@ -119,7 +119,8 @@ class ViKL(nn.Module):
         self.projector = FuseProjector(ALIGN_DIM, embed_dim, projector_bn)
         self._config = {"embed_dim": embed_dim, "text_dropout": text_dropout, "manifest_dropout": manifest_dropout,
                         "projector_bn": projector_bn, "use_manifest": use_manifest, "manifest_dim": manifest_dim,
-                        "has_text": text_encoder is not None}
+                        "has_text": text_encoder is not None,
+                        "text_pooling": getattr(text_encoder, "pooling", "pooler") if text_encoder else None}
 
     def model_config(self) -> dict[str, Any]:
         """The constructor options plus the image encoder's arch and normalisation (for save/load)."""

@@ -102,7 +102,7 @@ def build_model(cfg: PretrainConfig, text_dir: Path | None) -> Any:
 
     weights: str | None = {"random": None, "imagenet": "imagenet"}.get(cfg.image_weights, cfg.image_weights)
     image = ImageEncoder(cfg.arch, weights=weights, normalization=cfg.normalization, seed=cfg.seed)
-    text = TextEncoder(text_dir) if text_dir is not None else None
+    text = TextEncoder(text_dir, pooling=cfg.text_pooling) if text_dir is not None else None
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
         model = ViKL(image, text, use_manifest="manifest" in cfg.modalities, embed_dim=cfg.embed_dim,

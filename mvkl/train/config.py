@@ -74,6 +74,8 @@ class PretrainConfig:
                             "(ViKL-R) or a state-dict file")
     normalization: str = _f("clip", "model", "input normalisation: clip (code) or imagenet")
     text_model: str = _f("", "model", "local BERT directory (bert-base-chinese in the paper) or 'tiny'")
+    text_pooling: str = _f("pooler", "model", "text feature: pooler (paper, spec §3.2), mean or cls; the tiny "
+                                               "preset uses mean (a random BERT's [CLS] is near-constant)")
     tiny_text_hidden: int = _f(128, "model", "tiny BERT hidden size")
     tiny_text_layers: int = _f(2, "model", "tiny BERT layers")
     tiny_text_heads: int = _f(2, "model", "tiny BERT attention heads")
@@ -231,7 +233,13 @@ PRESETS: dict[str, dict[str, Any]] = {
         "refill": False, "batches_per_epoch": 100, "mu_steps": 3, "mu_unit": "epoch",
     },
     "tiny": {
-        "arch": "resnet18", "image_weights": "random", "image_size": 64, "text_model": "tiny",
+        # A randomly initialised BERT's [CLS]/pooler feature is almost the same for every report and
+        # the shared projector BatchNorm then maps all reports onto one point (B43): the text terms
+        # stay at chance. Mean pooling and per-modality BatchNorm let the tiny text branch learn; a
+        # BERT trained from scratch on a few dozen reports also needs a larger learning rate and less
+        # dropout to move within a few hundred steps (measured on the demo store).
+        "arch": "resnet18", "image_weights": "random", "image_size": 64, "text_model": "tiny", "text_pooling": "mean",
+        "projector_bn": "per_modality", "text_lr_mult": 10.0, "text_dropout": 0.1,
         "tiny_text_hidden": 64, "tiny_text_layers": 2, "tiny_text_heads": 2, "tiny_text_intermediate": 128,
         "tiny_text_vocab": 1000, "text_max_length": 128, "batch_size": 16, "steps": 200, "warmup_steps": 20,
         "mu_steps": 3, "lr": 5e-4, "min_lr": 1e-6, "log_every": 10, "ckpt_every": 100, "keep_checkpoints": 2,
@@ -251,6 +259,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "hard_negatives": ("none", "robinson", "manineg"), "mu_unit": ("step", "epoch"),
     "sampler_dedup": ("manifestation", "masked", "index", "none"), "uniform": ("instance", "manifestation"),
     "optimizer": ("adam", "adamw"), "precision": ("auto", "fp32", "bf16"),
+    "text_pooling": ("pooler", "mean", "cls"),
 }
 
 

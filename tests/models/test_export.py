@@ -122,22 +122,24 @@ def test_keywords_random_and_imagenet(monkeypatch: pytest.MonkeyPatch, tmp_path:
         load_image_encoder("random:resnet18:x")
 
 
-def _vikl(tiny_bert_dir: Path) -> ViKL:
+def _vikl(tiny_bert_dir: Path, pooling: str = "pooler") -> ViKL:
     torch.manual_seed(0)
-    model = ViKL(ImageEncoder("resnet18", seed=0), TextEncoder(tiny_bert_dir), embed_dim=16)
+    model = ViKL(ImageEncoder("resnet18", seed=0), TextEncoder(tiny_bert_dir, pooling=pooling), embed_dim=16)
     model.train()
     with torch.no_grad():  # one train-mode pass: non-trivial BatchNorm running statistics
         model(_x(), _x(1), model.text_encoder.tokenize(REPORTS[:3]), None, torch.rand(3, 35), None)
     return model.eval()
 
 
-def test_save_and_load_whole_model(tmp_path: Path, tiny_bert_dir: Path) -> None:
-    model = _vikl(tiny_bert_dir)
+@pytest.mark.parametrize("pooling", ["pooler", "mean"])
+def test_save_and_load_whole_model(tmp_path: Path, tiny_bert_dir: Path, pooling: str) -> None:
+    model = _vikl(tiny_bert_dir, pooling)
     save_vikl(model, tmp_path / "run" / "vikl", {"image_size": 32, "source": {"kind": "vikl", "step": 30}})
     assert sorted(p.name for p in (tmp_path / "run" / "vikl").iterdir()) == ["text", "vikl.pt"]
     loaded, tokenizer, config = load_vikl(tmp_path / "run")
     assert config == {"image_size": 32, "source": {"kind": "vikl", "step": 30}} and not loaded.training
     assert loaded.model_config() == model.model_config()
+    assert loaded.text_encoder.pooling == pooling == loaded.model_config()["text_pooling"]
     texts = REPORTS[3:6]
     with torch.no_grad():
         text_ref = model.embed_text(model.text_encoder.tokenize(texts))

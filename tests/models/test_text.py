@@ -52,6 +52,31 @@ def test_text_encoder_returns_the_pooler_output(tiny_bert_dir: Path) -> None:
     torch.testing.assert_close(got, expected)
 
 
+def test_mean_and_cls_pooling_and_why_the_tiny_preset_uses_mean(tiny_bert_dir: Path) -> None:
+    batch_texts = REPORTS[:5]
+    with torch.no_grad():
+        mean_enc = TextEncoder(tiny_bert_dir, pooling="mean").eval()
+        batch = mean_enc.tokenize(batch_texts)
+        h = mean_enc.bert(**batch).last_hidden_state
+        got = mean_enc(batch)
+        for i, n in enumerate(batch["attention_mask"].sum(1).tolist()):  # slow: per row, real tokens only
+            torch.testing.assert_close(got[i], h[i, :n].mean(0))
+        torch.testing.assert_close(TextEncoder(tiny_bert_dir, pooling="cls").eval()(batch), h[:, 0])
+        pooler = TextEncoder(tiny_bert_dir).eval()(batch)
+
+    def spread(x: torch.Tensor) -> float:  # mean pairwise cosine distance between reports
+        z = torch.nn.functional.normalize(x.double(), dim=1)
+        return float(1 - (z @ z.T)[~torch.eye(len(z), dtype=torch.bool)].mean())
+
+    # A randomly initialised BERT's [CLS]/pooler feature barely depends on the report; mean pooling does.
+    assert spread(got) > 100 * spread(pooler)
+    with pytest.raises(InputError, match="pooling"):
+        TextEncoder(tiny_bert_dir, pooling="max")
+    # the pooler is unused with mean pooling: frozen, so DDP sees no parameter without a gradient
+    assert not any(p.requires_grad for p in mean_enc.bert.pooler.parameters())
+    assert all(p.requires_grad for p in TextEncoder(tiny_bert_dir).bert.pooler.parameters())
+
+
 def test_tokenizer_pads_dynamically_and_truncates_at_512(tiny_bert_dir: Path) -> None:
     tok = load_tokenizer(tiny_bert_dir)
     short = tokenize(tok, ["左乳", "左乳外上象限"])

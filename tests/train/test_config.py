@@ -38,6 +38,12 @@ def test_code_compat_and_tiny_presets() -> None:
     t = resolve_config("tiny")
     assert (t.arch, t.text_model, t.image_weights, t.preset) == ("resnet18", "tiny", "random", "tiny")
     assert t.warmup_steps < t.steps and 64 <= t.image_size <= 96 and 16 <= t.batch_size <= 32
+    # tiny text branch: mean pooling + per-modality BN (a random BERT's pooler collapses the shared BN)
+    assert (t.text_pooling, t.projector_bn, t.text_lr_mult, t.text_dropout) == ("mean", "per_modality", 10.0, 0.1)
+    p = resolve_config("paper", overrides={"text_model": "x"})
+    assert (p.text_pooling, p.projector_bn, p.text_lr_mult, p.text_dropout) == ("pooler", "shared", 1.0, 0.5)
+    with pytest.raises(InputError, match="text_pooling"):
+        resolve_config("tiny", overrides={"text_pooling": "max"})
     assert set(PRESETS) == {"paper", "code-compat", "tiny"}
 
 
