@@ -249,14 +249,18 @@ _REMARKS = {
 }
 
 
-def _assign_splits(rng: np.random.Generator, patients: list[Patient]) -> None:
-    """Patient-level 7:1:2 split (paper Sec. 5.1), every split non-empty when possible."""
-    n = len(patients)
-    order = rng.permutation(n)
-    n_val = max(1, round(0.1 * n)) if n >= 3 else 0
-    n_test = max(1, round(0.2 * n)) if n >= 3 else 0
-    for rank, i in enumerate(order):
-        patients[int(i)].split = "valid" if rank < n_val else "test" if rank < n_val + n_test else "train"
+def _assign_splits(rng: np.random.Generator, patients: list[Patient], malignant: set[int]) -> None:
+    """Patient-level 7:1:2 split (paper Sec. 5.1), stratified by the patient's label (malignant if
+    any of their lumps is), so that validation and test hold both classes whenever each class has
+    at least three patients (evaluation needs both classes in every split)."""
+    for stratum in (sorted(malignant), [p.index for p in patients if p.index not in malignant]):
+        n = len(stratum)
+        order = rng.permutation(n)
+        n_val = max(1, round(0.1 * n)) if n >= 3 else 0
+        n_test = max(1, round(0.2 * n)) if n >= 3 else 0
+        for rank, i in enumerate(order):
+            patients[stratum[int(i)]].split = ("valid" if rank < n_val else "test" if rank < n_val + n_test
+                                               else "train")
 
 
 def n_batches(exams: int) -> int:
@@ -290,7 +294,6 @@ def draw_cases(exams: int, seed: int = 0, lang: str = "en", image_size: int = 10
     for p in rng.choice(n_pat, size=n_repeat, replace=False) if n_repeat else []:
         visits.append((first_dates[int(p)] + dt.timedelta(days=int(rng.integers(180, 400))), int(p)))
     visits.sort()
-    _assign_splits(rng, patients)
     nb = n_batches(exams)
     batches = list(BATCH_NAMES[:nb])
     out = CaseSet(seed, lang, insts, patients, [], batches)
@@ -361,6 +364,7 @@ def draw_cases(exams: int, seed: int = 0, lang: str = "en", image_size: int = 10
             )
             lump_index += 1
         out.exams.append(exam)
+    _assign_splits(rng, patients, {ex.patient for ex in out.exams for lump in ex.lumps if lump.label == 1})
     for pat in patients:
         ident = pat.identity
         out.identifiers.update(

@@ -5,6 +5,7 @@ from typing import Any
 
 import numpy as np
 import pydicom
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -106,6 +107,16 @@ def test_patient_level_split_proportions_and_repeat_patients() -> None:
     assert any(sum(1 for e in cases.exams if e.patient == p) > 1 for p in by_patient)  # follow-up exams exist
     frac = {s: sum(p.split == s for p in cases.patients) / len(cases.patients) for s in ("train", "valid", "test")}
     assert abs(frac["train"] - 0.7) < 0.02 and abs(frac["valid"] - 0.1) < 0.02 and abs(frac["test"] - 0.2) < 0.02
+
+
+@pytest.mark.parametrize("exams", [24, 40, 60])
+def test_split_is_stratified_so_val_and_test_hold_both_classes(exams: int) -> None:
+    for seed in range(8):
+        cases = draw_cases(exams, seed=seed)
+        labels, splits = cases.labels(), cases.splits()
+        for split in ("valid", "test"):
+            got = {int(lab) for lab, s in zip(labels, splits, strict=True) if s == split}
+            assert got == {0, 1}, (exams, seed, split)
 
 
 def test_tiny_sets_write_header_only_tables_that_parse(tmp_path: Path) -> None:
