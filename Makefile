@@ -23,8 +23,10 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 
 venv: $(VENV)/.installed-dev
 
+# The whole method on built-in synthetic data (about 10 minutes on 2 CPU cores); report in
+# $(DEMO_OUT)/report.md. `make demo DEMO_ARGS=--quick` for the 1-minute smoke version.
 demo: $(VENV)/.installed
-	bash examples/00_quickstart.sh $(DEMO_OUT)
+	$(BIN)/mvkl demo --out $(DEMO_OUT) --force $(DEMO_ARGS)
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest
