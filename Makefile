@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO_OUT ?= demo-run
 
-.PHONY: demo test lint venv clean
+.PHONY: demo test lint bench venv clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,5 +34,16 @@ test: $(VENV)/.installed-dev
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 
+# Every benchmark of docs/PERFORMANCE.md, one JSON document each in $(BENCH_OUT)/ (about 15 minutes
+# on 2 CPU cores; without --json each `mvkl bench` prints the same figures as a table).
+BENCH_OUT ?= bench-results
+BENCHES := hamming sampler store ingest loader train-step eval synth
+bench: $(VENV)/.installed
+	@mkdir -p $(BENCH_OUT)
+	@set -e; for b in $(BENCHES); do echo "== mvkl bench $$b"; \
+	  $(BIN)/mvkl bench $$b --json --quiet > $(BENCH_OUT)/$$b.json; done
+	$(BIN)/mvkl bench train-step --preset paper --batch-size 4 --steps 2 --json --quiet > $(BENCH_OUT)/train-step-paper.json
+	@echo "figures in $(BENCH_OUT)/"
+
 clean:
-	rm -rf $(DEMO_OUT) .pytest_cache
+	rm -rf $(DEMO_OUT) $(BENCH_OUT) .pytest_cache

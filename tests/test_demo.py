@@ -57,6 +57,8 @@ def test_ingest_quarantined_exactly_the_hostile_files(demo: tuple[Path, dict[str
 def test_report_links_existing_figures_and_holds_no_identifier(demo: tuple[Path, dict[str, Any], Any]) -> None:
     out, _s, res = demo
     report = (out / "report.md").read_text(encoding="utf-8")
+    assert str(out.resolve()) not in report and str(out) not in report  # commands name the folder as $OUT
+    assert 'mvkl ingest "$OUT/data" --format mvkl' in report
     for section in ("## 1. Data", "## 2. Pretraining", "## 3. Downstream evaluation", "## 4. Image–report",
                     "## 5. Manifestation estimation", "## 6. Grad-CAM", "## Commands"):
         assert section in report

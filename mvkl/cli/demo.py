@@ -21,7 +21,8 @@ def register(root: typer.Typer) -> None:
             "demo-run"),
         exams: Annotated[int | None, typer.Option("--exams", "-n", min=12,
                                                   help="Synthetic exams (default 120; 30 with --quick).")] = None,
-        quick: Annotated[bool, typer.Option("--quick", help="Smaller everything: a smoke test (about 3 min).")] = False,
+        quick: Annotated[bool, typer.Option(
+            "--quick", help="Smaller everything: a smoke test (about 1 min on 2 CPU cores).")] = False,
         steps: Annotated[int | None, typer.Option("--steps", min=2, help="Pretraining steps per mode "
                                                   "(default 300; 30 with --quick).")] = None,
         seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of every random choice.")] = 0,
