@@ -122,31 +122,15 @@ def _auc(doc: dict[str, Any], out: str) -> dict[str, Any]:
 
 
 def modality_glance(store_path: str | Path, seed: int = 0) -> dict[str, Any]:
-    """Paper Table 3 ("a glance on the data set") on a store: test AUC of a logistic regression on
-    the manifestation vectors and on character n-grams of the reports, trained on the train split.
-    It shows where the signal is, independently of the image encoders."""
-    import numpy as np
-    from sklearn.feature_extraction.text import CountVectorizer
-    from sklearn.linear_model import LogisticRegression
+    """Paper Table 3 ("a glance on the data set") on the demo store: test AUC of linear models on the
+    manifestations and on the reports (:func:`mvkl.analysis.glance.glance`, as ``mvkl info --glance``)."""
+    from mvkl.analysis.glance import glance
 
-    from mvkl.evaluation.metrics import roc_auc
-    from mvkl.store import Store
-
-    with Store(store_path) as st:
-        tr, te = st.lump_indices("train"), st.lump_indices("test")
-        y = st.lumps["label"]
-        tr, te = tr[y[tr] >= 0], te[y[te] >= 0]
-        out: dict[str, Any] = {"n_train": int(tr.size), "n_test": int(te.size)}
-        if len(set(y[tr].tolist())) < 2 or len(set(y[te].tolist())) < 2:
-            return out
-        m = st.lumps["manifest"].astype(np.float64)
-        lr = LogisticRegression(max_iter=1000, C=1.0, random_state=seed).fit(m[tr], y[tr])
-        out["manifestation_auc"] = roc_auc(y[te], lr.predict_proba(m[te])[:, 1])
-        reports = [str(r) for r in st.lumps["report"]]
-        vec = CountVectorizer(analyzer="char_wb", ngram_range=(1, 3), min_df=2)
-        x_tr = vec.fit_transform([reports[i] for i in tr])
-        lr = LogisticRegression(max_iter=1000, C=1.0, random_state=seed).fit(x_tr, y[tr])
-        out["report_auc"] = roc_auc(y[te], lr.predict_proba(vec.transform([reports[i] for i in te]))[:, 1])
+    g = glance(store_path, seed=seed)
+    out: dict[str, Any] = {"n_train": g["n_train"], "n_test": g["n_test"]}
+    for name, key in (("manifestation", "manifestation_auc"), ("report", "report_auc")):
+        if "auc" in g["rows"].get(name, {}):
+            out[key] = g["rows"][name]["auc"]
     return out
 
 

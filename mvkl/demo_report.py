@@ -71,7 +71,8 @@ def render_report(s: dict[str, Any], out: Path) -> str:
         f"{_link(out / 'store_preview.png', out, 'stored images')}, "
         f"{_link(out / 'hamming.png', out, 'Hamming distances and ManiNeg batches')}.",
         "",
-        "Where the signal is (paper Table 3, a glance on the data set): logistic regression on the lumps' "
+        "Where the signal is (paper Table 3, a glance on the data set; `mvkl info --glance`): logistic "
+        "regression on the lumps' "
         f"manifestation vectors, test AUC {_f(s.get('glance', {}).get('manifestation_auc'))}; on character "
         f"n-grams of the reports, test AUC {_f(s.get('glance', {}).get('report_auc'))} "
         f"({s.get('glance', {}).get('n_train')} train / {s.get('glance', {}).get('n_test')} test lumps).",

@@ -62,6 +62,7 @@ def _render(doc: dict[str, Any]) -> None:
     con = stdout_console()
     agg, cfg = doc["aggregate"], doc["config"]
     f = lambda v: "n/a" if v is None or v != v else f"{100 * v:.1f}"  # noqa: E731
+    ece = lambda v: "n/a" if v is None or v != v else f"{v:.3f}"  # noqa: E731
 
     def pm(key: str, scale: float = 100.0, digits: int = 1) -> str:
         a = agg.get(key)
@@ -80,7 +81,7 @@ def _render(doc: dict[str, Any]) -> None:
         m = r["metrics"]
         lo, hi = m["test"]["auc_ci"]
         t.add_row(str(r["seed"]), str(r["train_images"]), *([str(r["fit"].get("best_epoch"))] if trained else []),
-                  f(m["val"]["auc"]), f(m["test"]["auc"]), f"{f(lo)}–{f(hi)}", f"{m['calibration']['ece_paper']:.3f}")
+                  f(m["val"]["auc"]), f(m["test"]["auc"]), f"{f(lo)}–{f(hi)}", ece(m["calibration"]["ece_paper"]))
     t.add_row("mean±sd", "", *([""] if trained else []), pm("val.auc"), pm("test.auc"), "",
               pm("calibration.ece_paper", 1.0, 3))
     con.print(t)

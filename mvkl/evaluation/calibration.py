@@ -102,7 +102,8 @@ def reliability(
     n = int(y_arr.size)
     absgap = np.abs(np.where(nonempty, gap, 0.0))
     n_inc = int(count[included].sum())
-    ece_total = float(np.sum(count[included] * absgap[included]) / n)
+    # no bin with min_count samples: the paper's ECE is undefined (NaN), not 0
+    ece_total = float(np.sum(count[included] * absgap[included]) / n) if n_inc else math.nan
     ece_inc = float(np.sum(count[included] * absgap[included]) / n_inc) if n_inc else math.nan
     return {
         "definition": definition,

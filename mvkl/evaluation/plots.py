@@ -173,7 +173,9 @@ def _bars(ax: Any, rel: Mapping[str, Any], name: str | None) -> None:
     ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel=rel["axes"]["x"], ylabel=rel["axes"]["y"])
     ax.set_aspect("equal")
     head = f"{name}: " if name else ""
-    ax.set_title(f"{head}ECE = {rel['ece_paper']:.3f}", fontsize=11)
+    e = rel["ece_paper"]
+    ece_text = f"{e:.3f}" if np.isfinite(e) else f"n/a (no bin with ≥ {rel['min_count']} samples)"
+    ax.set_title(f"{head}ECE = {ece_text}", fontsize=11)
     ax.legend(loc="upper left", fontsize=8, title="numbers in bars: samples", title_fontsize=7)
 
 
@@ -207,7 +209,7 @@ def plot_reliability(
                 np.asarray(r["accuracy"], float)[inc],
                 "o-",
                 color=_COLORS[i % len(_COLORS)],
-                label=f"{name}, ECE={r['ece_paper']:.3f}",
+                label=f"{name}, ECE={r['ece_paper']:.3f}" if np.isfinite(r["ece_paper"]) else f"{name}, ECE=n/a",
             )
         first = next(iter(models.values()))
         ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel=first["axes"]["x"], ylabel=first["axes"]["y"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,8 @@ from mvkl.ingest.records import VIEWS, AdapterResult
 from mvkl.ingest.summary import build_summary
 from mvkl.ingest.writer import WorkDir, write_final
 from mvkl.quarantine import Reason
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from mvkl.ingest.pipeline import IngestOptions
@@ -246,6 +249,8 @@ def finalize(plan: Plan, work: WorkDir, opts: IngestOptions, existing: Existing 
     quarantined.sort(key=lambda q: (q.table, q.row, q.view is None, q.view or ""))
     summary = build_summary(plan, result, quarantined, kept, L, len(img_row), spans_total, dict(warnings),
                             existing.n_lumps if existing else 0, existing.n_images if existing else 0)
+    for w in summary["split_warnings"]:
+        log.warning(w)
     if opts.quarantine_report:
         atomic_write_json(opts.quarantine_report, {
             "note": "LOCAL FILE FOR THE DATA STEWARD: contains source-relative paths, which may contain "

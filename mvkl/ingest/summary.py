@@ -21,6 +21,20 @@ __all__ = ["build_summary", "render_summary"]
 _LABEL = {1: "malignant", 0: "benign", -1: "unknown"}
 
 
+def split_warnings(splits: dict[str, dict[str, int]]) -> list[str]:
+    """What will stop evaluation later (``mvkl eval`` needs train, val and test, each with both classes):
+    an empty split, or a split whose labelled lumps are all of one class. Counts only, no identifier."""
+    out = []
+    for name, c in splits.items():
+        if c["lumps"] == 0:
+            out.append(f"split '{name}' is empty (mvkl eval needs train, val and test lumps; more patients "
+                       "or other --split ratios)")
+        elif c["malignant"] + c["benign"] and not (c["malignant"] and c["benign"]):
+            only = "malignant" if c["malignant"] else "benign"
+            out.append(f"split '{name}' holds only {only} lumps ({c['lumps']}); evaluation needs both classes")
+    return out
+
+
 def build_summary(plan: Plan, result: AdapterResult, quarantined: list[QuarantineEntry], kept: list[int],
                   lumps: dict[str, list[Any]], n_images: int, spans: int, warnings: dict[str, int],
                   old_lumps: int = 0, old_images: int = 0) -> dict[str, Any]:
@@ -40,6 +54,7 @@ def build_summary(plan: Plan, result: AdapterResult, quarantined: list[Quarantin
         splits[s]["patients"] = len(patients[s])
     labels = collections.Counter(_LABEL[int(x)] for x in lumps["label"])
     return {
+        "split_warnings": split_warnings(splits) if not old_lumps else [],
         "ok": True,
         "format": result.format,
         "dataset": result.dataset,

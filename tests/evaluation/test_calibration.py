@@ -39,7 +39,7 @@ def _hand(y, p, n_bins, min_count, definition):
             gaps.append(abs(acc - cf))
     return {
         "ece_all_bins": total,
-        "ece_paper_total_n": included_sum / n,
+        "ece_paper_total_n": included_sum / n if n_inc else math.nan,
         "ece_paper_included_n": included_sum / n_inc if n_inc else math.nan,
         "mce": max(gaps) if gaps else math.nan,
         "n_included": n_inc,
@@ -116,5 +116,15 @@ def test_top_label_confidence_range_and_errors() -> None:
     with pytest.raises(InputError):
         reliability([0, 1], [0.2, 0.8], definition="max")  # type: ignore[arg-type]
     r_all_small = ece([0, 1], [0.2, 0.8])
-    assert math.isnan(r_all_small["ece_paper_included_n"]) and r_all_small["ece_paper"] == 0.0
+    assert math.isnan(r_all_small["ece_paper_included_n"]) and math.isnan(r_all_small["ece_paper"])
     assert math.isnan(r_all_small["mce"])
+
+
+def test_ece_paper_is_undefined_when_every_bin_is_excluded() -> None:
+    # 9 samples, min_count 10: no bin qualifies, so the paper's ECE is NaN (not a misleading 0)
+    y = np.array([0, 1, 0, 1, 1, 0, 1, 0, 1])
+    p = np.linspace(0.05, 0.95, 9)
+    r = reliability(y, p, n_bins=10, min_count=10)
+    assert r["n_included"] == 0
+    assert math.isnan(r["ece_paper"]) and math.isnan(r["ece_paper_total_n"]) and math.isnan(r["mce"])
+    assert r["ece_all_bins"] > 0

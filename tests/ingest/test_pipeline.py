@@ -51,3 +51,30 @@ def test_resume_with_other_seed_or_options_is_refused(tmp_path: Path, monkeypatc
             run_ingest(opts(resume=True, **other))
     doc = run_ingest(opts(resume=True))
     assert doc["resumed_images"] == doc["images"]["planned"] > 0 and out.is_file()
+
+
+def test_split_warnings_name_empty_and_single_class_splits() -> None:
+    from mvkl.ingest.summary import split_warnings
+
+    def c(m: int, b: int, u: int = 0) -> dict[str, int]:
+        return {"lumps": m + b + u, "patients": m + b + u, "malignant": m, "benign": b, "unknown": u}
+
+    assert split_warnings({"train": c(5, 5), "val": c(1, 1), "test": c(2, 1, 3)}) == []
+    got = split_warnings({"train": c(5, 5), "val": c(0, 0), "test": c(0, 2, 1)})
+    assert len(got) == 2 and "'val' is empty" in got[0] and "'test' holds only benign lumps (3)" in got[1]
+    assert split_warnings({"train": c(0, 0, 4), "val": c(1, 1), "test": c(1, 1)}) == []  # unlabelled only
+
+
+def test_ingest_warns_when_a_split_cannot_be_evaluated(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """5 INbreast fixture patients at 7:1:2 leave a split empty or one-class: the summary and the log say so."""
+    src = tmp_path / "src"
+    src.mkdir()
+    L.make_inbreast(src)
+    with caplog.at_level("WARNING", logger="mvkl.ingest.finalize"):
+        doc = run_ingest(IngestOptions(source=src, out=tmp_path / "i.h5", format="inbreast", image_size=32,
+                                       key_file=tmp_path / "k.key", quiet=True))
+    bad = [n for n, c in doc["splits"].items()
+           if c["lumps"] == 0 or (c["malignant"] + c["benign"] and not (c["malignant"] and c["benign"]))]
+    assert bad, doc["splits"]  # the fixture is small enough to leave one
+    assert [w.split("'")[1] for w in doc["split_warnings"]] == bad
+    assert [r.getMessage() for r in caplog.records if "split '" in r.getMessage()] == doc["split_warnings"]

@@ -46,6 +46,10 @@ def _pm(agg: dict[str, Any], key: str, scale: float = 100.0, digits: int = 2) ->
     return format_pm(a["mean"], a["std"], scale, digits) if a else "n/a"
 
 
+def _num(v: Any, digits: int = 3) -> str:
+    return "n/a" if v is None or not np.isfinite(v) else f"{v:.{digits}f}"
+
+
 def _pct(v: Any) -> str:
     return "n/a" if v is None or not np.isfinite(v) else f"{100 * v:.2f}"
 
@@ -97,10 +101,8 @@ def render_markdown(doc: dict[str, Any]) -> str:
               markdown_table([{"what": "per seed, mean ± std", "ece": _pm(agg, "calibration.ece_paper", 1.0, 3),
                                "all": _pm(agg, "calibration.ece_all_bins", 1.0, 3),
                                "mce": _pm(agg, "calibration.mce", 1.0, 3)},
-                              {"what": f"all seeds pooled (n = {pooled['n']})", "ece": f"{pooled['ece_paper']:.3f}",
-                               "all": f"{pooled['ece_all_bins']:.3f}",
-                               "mce": "n/a" if pooled["mce"] is None or not np.isfinite(pooled["mce"])
-                               else f"{pooled['mce']:.3f}"}],
+                              {"what": f"all seeds pooled (n = {pooled['n']})", "ece": _num(pooled["ece_paper"]),
+                               "all": _num(pooled["ece_all_bins"]), "mce": _num(pooled["mce"])}],
                              [("what", ""), ("ece", "ECE (paper)"), ("all", "ECE (all bins)"), ("mce", "MCE")],
                              align={"ece": "right", "all": "right", "mce": "right"})]
     rows_s = []
@@ -109,7 +111,7 @@ def render_markdown(doc: dict[str, Any]) -> str:
         lo, hi = m["test"]["auc_ci"]
         rows_s.append({"seed": r["seed"], "n": r["train_images"], "ep": f.get("best_epoch", "-"),
                        "val": _pct(m["val"]["auc"]), "auc": _pct(m["test"]["auc"]),
-                       "ci": f"[{_pct(lo)}, {_pct(hi)}]", "ece": f"{m['calibration']['ece_paper']:.3f}"})
+                       "ci": f"[{_pct(lo)}, {_pct(hi)}]", "ece": _num(m["calibration"]["ece_paper"])})
     lines += ["", f"## Per seed (test AUC with its {100 * cfg['ci_level']:g} % stratified bootstrap CI, "
                   f"{cfg['n_boot']} replicates)", "",
               markdown_table(rows_s, [("seed", "seed"), ("n", "train images"), ("ep", "best epoch"),
