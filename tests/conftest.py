@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,21 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread() -> Iterator[None]:
+    """One intra-op thread for a test module, restored afterwards: tiny models gain nothing from a
+    second thread, and on a shared two-core machine two OpenMP threads spin against each other
+    (measured: 4x the CPU time of one thread for tests/evaluation/protocols). Modules opt in with
+    ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``, directories with an autouse
+    fixture in their conftest that requests it."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
 
 
 @pytest.fixture

@@ -335,17 +335,9 @@ class ManifestColumns:
 
 
 def _present_columns(df: pl.DataFrame) -> tuple[dict[int, str], dict[str, str]]:
-    wide: dict[int, str] = {}
-    groups: dict[str, str] = {}
-    for col in df.columns:
-        opt = S.find_column_option(col)
-        if opt is not None and opt.index not in wide:
-            wide[opt.index] = col
-            continue
-        g = S.find_group(col)
-        if g is not None and g.exclusive and g.key not in groups:
-            groups[g.key] = col
-    return wide, groups
+    from mvkl.manifest.table import named_manifest_columns
+
+    return named_manifest_columns(df.columns)
 
 
 def read_manifest(df: pl.DataFrame, table: str, *, positional: bool = False,

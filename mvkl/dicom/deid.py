@@ -121,17 +121,22 @@ def load_or_create_key(path: str | os.PathLike[str]) -> bytes:
     return _parse_key(data, shown)
 
 
-def _create_key(p: Path) -> bytes:
-    p.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    key = secrets.token_bytes(KEY_BYTES)
-    tmp = p.with_name(f".{p.name}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+def _write_new_key_file(path: Path, key: bytes) -> None:
+    """Create ``path`` exclusively with mode 0600 and write the key as hex (FileExistsError if present)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         os.fchmod(fd, 0o600)
         os.write(fd, (key.hex() + "\n").encode("ascii"))
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _create_key(p: Path) -> bytes:
+    p.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    key = secrets.token_bytes(KEY_BYTES)
+    tmp = p.with_name(f".{p.name}.{secrets.token_hex(6)}.tmp")
+    _write_new_key_file(tmp, key)
     try:
         try:
             os.link(tmp, p)  # atomic and exclusive: FileExistsError if someone was faster
@@ -139,13 +144,7 @@ def _create_key(p: Path) -> bytes:
             raise
         except OSError:
             # file systems without hard links: exclusive create of the final name
-            fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            try:
-                os.fchmod(fd, 0o600)
-                os.write(fd, (key.hex() + "\n").encode("ascii"))
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            _write_new_key_file(p, key)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()

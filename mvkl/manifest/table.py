@@ -37,6 +37,7 @@ __all__ = [
     "ManifestTable",
     "decode_frame",
     "encode_frame",
+    "named_manifest_columns",
     "parse_manifest_frame",
     "read_table",
     "validate_table",
@@ -172,12 +173,13 @@ def _norm(v: object) -> str:
     return "" if v is None else str(v).strip()
 
 
-def _detect(df: pl.DataFrame) -> tuple[str, dict[int, str], dict[str, str], dict[int, str]]:
-    """Find manifestation columns. Returns (layout, wide dim->col, readable group->col,
-    readable misc dim->col)."""
+def named_manifest_columns(columns: list[str]) -> tuple[dict[int, str], dict[str, str]]:
+    """Columns named after the schema, first one wins: (wide dim -> column, exclusive group key ->
+    column). A name that matches an option is a wide column; else one that names an exclusive
+    group is a readable column."""
     wide: dict[int, str] = {}
     groups: dict[str, str] = {}
-    for col in df.columns:
+    for col in columns:
         opt = S.find_column_option(col)
         if opt is not None and opt.index not in wide:
             wide[opt.index] = col
@@ -185,6 +187,13 @@ def _detect(df: pl.DataFrame) -> tuple[str, dict[int, str], dict[str, str], dict
         g = S.find_group(col)
         if g is not None and g.exclusive and g.key not in groups:
             groups[g.key] = col
+    return wide, groups
+
+
+def _detect(df: pl.DataFrame) -> tuple[str, dict[int, str], dict[str, str], dict[int, str]]:
+    """Find manifestation columns. Returns (layout, wide dim->col, readable group->col,
+    readable misc dim->col)."""
+    wide, groups = named_manifest_columns(df.columns)
     misc = {i: c for i, c in wide.items() if S.OPTIONS[i].group == S.MISC_GROUP.key}
     non_misc_wide = [i for i in wide if S.OPTIONS[i].group != S.MISC_GROUP.key]
     if groups and len(groups) >= len(non_misc_wide) / 3:

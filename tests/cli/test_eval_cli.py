@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,14 +12,7 @@ import torch
 
 from tests.evaluation.protocols.helpers import eval_store_arrays, write_eval_store
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    """Tiny models: one intra-op thread (see tests/evaluation/protocols/conftest.py), restored afterwards."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 FAST = ("--setting", "tiny", "--image-size", "32", "--workers", "0", "--device", "cpu", "--n-boot", "100")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +16,8 @@ SMALL: dict[str, Any] = {"image_size": 32, "batch_size": 8, "warmup_steps": 2, "
 
 
 @pytest.fixture(scope="module", autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    """Tiny models: one intra-op thread (two spin against each other on a shared two-core machine), restored."""
-    import torch
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+def _one_torch_thread(one_torch_thread: None) -> None:
+    """Every module of this directory runs with one intra-op thread (tests/conftest.py)."""
 
 
 def write_arrays(path: Path, **kw: Any) -> Path:

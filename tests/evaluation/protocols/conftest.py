@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,13 +24,7 @@ def small_stores(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 
 @pytest.fixture(scope="module", autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    """One intra-op thread per test module, restored afterwards: 16-32 px ResNet-18 batches gain nothing
-    from a second thread, and on a shared two-core machine two OpenMP threads spin against each other
-    (measured: 4x the CPU time of one thread for this directory)."""
-    import torch
+def _one_torch_thread(one_torch_thread: None) -> None:
+    """Every module of this directory runs with one intra-op thread (tests/conftest.py)."""
 
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+
