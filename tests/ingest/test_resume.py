@@ -38,10 +38,23 @@ def test_sigkill_and_resume_equals_uninterrupted(tmp_path: Path, python: str,
     rng = np.random.default_rng(0)
     kills = 0
     progress: list[int] = []
-    delay = 0.6  # start-up (imports) takes most of it; grows while a kill makes no progress
+
+    def journalled() -> int:
+        return len(journal.read_text().splitlines()) if journal.exists() else 0
+
+    # Kill points follow the run's own progress, not wall-clock guesses (a fresh clone compiles every
+    # module on the first start and is much slower than a warm one): the first run is killed during
+    # start-up, each later one once the journal has grown by 1-3 more units, plus a random delay.
     for attempt in range(15):
         p = _start(python, env, src, out, key, workers=1 + attempt % 2)
-        time.sleep(delay + float(rng.uniform(0.0, 0.5)))
+        if attempt == 0:
+            time.sleep(0.2)
+        else:
+            target = (progress[-1] if progress else 0) + int(rng.integers(1, 4))
+            deadline = time.monotonic() + 120
+            while p.poll() is None and journalled() < target and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(float(rng.uniform(0.0, 0.05)))
         if p.poll() is not None:
             assert p.returncode == 0, p.stderr.read().decode() if p.stderr else ""
             break
@@ -50,10 +63,7 @@ def test_sigkill_and_resume_equals_uninterrupted(tmp_path: Path, python: str,
         kills += 1
         if out.exists():  # killed after the final rename: the store is complete
             break
-        n = len(journal.read_text().splitlines()) if journal.exists() else 0
-        if n == (progress[-1] if progress else 0):
-            delay += 0.3
-        progress.append(n)
+        progress.append(journalled())
     assert kills >= 3, "the runs finished too fast to be interrupted; make the inputs bigger"
     assert any(n > 0 for n in progress), progress  # kills landed mid-decode
     if not out.exists():
