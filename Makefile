@@ -23,7 +23,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 
 venv: $(VENV)/.installed-dev
 
-# The whole method on built-in synthetic data (about 10 minutes on 2 CPU cores); report in
+# The whole method on built-in synthetic data (about 8.5 minutes on 2 CPU cores); report in
 # $(DEMO_OUT)/report.md. `make demo DEMO_ARGS=--quick` for the 1-minute smoke version.
 demo: $(VENV)/.installed
 	$(BIN)/mvkl demo --out $(DEMO_OUT) --force $(DEMO_ARGS)
@@ -34,7 +34,7 @@ test: $(VENV)/.installed-dev
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 
-# Every benchmark of docs/PERFORMANCE.md, one JSON document each in $(BENCH_OUT)/ (about 15 minutes
+# Every benchmark of docs/PERFORMANCE.md, one JSON document each in $(BENCH_OUT)/ (about 3 minutes
 # on 2 CPU cores; without --json each `mvkl bench` prints the same figures as a table).
 BENCH_OUT ?= bench-results
 BENCHES := hamming sampler store ingest loader train-step eval synth
