@@ -81,9 +81,9 @@ def _render_glance(g: dict[str, Any]) -> None:
     from mvkl.log import stdout_console
 
     pct = lambda v: "n/a" if v is None or v != v else f"{100 * v:.2f}"  # noqa: E731
-    t = Table(title=f"Where the signal is (paper Table 3), test split, %: linear models trained on "
+    t = Table(title=f"Where the signal is (paper Table 3): test split in %, n = test lumps; linear models trained on "
                     f"{g['n_train']} train lumps")
-    for c in ("modality", "AUC", "95% CI", "acc", "sens", "spec", "F1", "n test"):
+    for c in ("modality", "AUC", "95% CI", "acc", "sens", "spec", "F1", "n"):
         t.add_column(c, justify="left" if c == "modality" else "right", no_wrap=True)
     for name, r in g["rows"].items():
         if "skipped" in r:
