@@ -85,15 +85,23 @@ def extract_features(encoder: nn.Module, loader: Any, device: torch.device, *, a
     The encoder's training flag is restored afterwards; its parameters and buffers are untouched.
     Rows follow the dataset positions (checked).
     """
-    was = encoder.training
-    encoder.eval()
-    try:
-        feats, labels, index = _run(encoder, loader, device, amp, progress)
-    finally:
-        encoder.train(was)
-    if not np.array_equal(index, np.arange(index.size)):
-        raise RuntimeError("feature rows are not in dataset order")  # pragma: no cover - loaders never shuffle
+    feats, labels = _run_in_eval_mode(encoder, loader, device, amp, progress, "feature")
     return feats.astype(np.float32), labels.astype(np.int8)
+
+
+def _run_in_eval_mode(model: nn.Module, loader: Any, device: torch.device, amp: bool,
+                      progress: Callable[[int], None] | None, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_run` with ``model`` in eval mode (its training flag restored), rows checked to follow
+    the dataset positions; returns (outputs, labels)."""
+    was = model.training
+    model.eval()
+    try:
+        out, labels, index = _run(model, loader, device, amp, progress)
+    finally:
+        model.train(was)
+    if not np.array_equal(index, np.arange(index.size)):
+        raise RuntimeError(f"{what} rows are not in dataset order")  # pragma: no cover - loaders never shuffle
+    return out, labels
 
 
 def predict_proba(model: nn.Module, loader: Any, device: torch.device, *, amp: bool = True) -> np.ndarray:
@@ -103,12 +111,5 @@ def predict_proba(model: nn.Module, loader: Any, device: torch.device, *, amp: b
     metric of a run is computed from exactly these values, which are also the ``score`` column of
     ``predictions.parquet``.
     """
-    was = model.training
-    model.eval()
-    try:
-        probs, _, index = _run(model, loader, device, amp, None)
-    finally:
-        model.train(was)
-    if not np.array_equal(index, np.arange(index.size)):
-        raise RuntimeError("prediction rows are not in dataset order")  # pragma: no cover
+    probs, _ = _run_in_eval_mode(model, loader, device, amp, None, "prediction")
     return probs.astype(np.float64)
