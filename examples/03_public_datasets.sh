@@ -50,7 +50,7 @@ if [[ "$FIXTURES" == 1 ]]; then
     echo "== FIXTURES=1: building tiny CBIS-DDSM, INbreast and VinDr-Mammo trees in $OUT/fixtures"
     rm -rf "$OUT/fixtures" "$OUT"/*.h5
     "$PY" -c 'import sys; from pathlib import Path
-from tests.datasets._layouts import make_cbis, make_inbreast, make_vindr
+from tests.sources._layouts import make_cbis, make_inbreast, make_vindr
 root = Path(sys.argv[1])
 make_cbis(root / "cbis-ddsm"); make_inbreast(root / "INbreast"); make_vindr(root / "vindr-mammo")' "$OUT/fixtures"
     CBIS_DIR="$OUT/fixtures/cbis-ddsm"

@@ -8,7 +8,7 @@ pixel pipeline (spec/dicom.md; paper Sec. 5.9).
   only the pixels and the allow-listed view and laterality (:class:`~mvkl.dicom.SafeHeader`); a
   bad file becomes a quarantined :class:`InputImage` with its reason code, never an exception;
 * :func:`to_model_input` turns stored pixels into the ``(1, S, S)`` float tensor every model takes
-  (:func:`mvkl.data.datasets.to_float` + :class:`mvkl.data.EvalTransform`, as evaluation does).
+  (:func:`mvkl.torchdata.datasets.to_float` + :class:`mvkl.torchdata.EvalTransform`, as evaluation does).
 
 Identifier policy (``mvkl predict``, ``mvkl cam`` on DICOM files): a source path can itself be
 identifying (MVKL folders are named by patient ID and accession number), so an input is shown as
@@ -88,8 +88,8 @@ class InputImage:
 
 def to_model_input(pixels: np.ndarray, size: int) -> Any:
     """Stored pixels ``(S, S)`` → ``(1, size, size)`` float32 in [0, 1] (the evaluation transform)."""
-    from mvkl.data.augment import EvalTransform
-    from mvkl.data.datasets import to_float
+    from mvkl.torchdata.augment import EvalTransform
+    from mvkl.torchdata.datasets import to_float
 
     return EvalTransform(size)(to_float(pixels))
 

@@ -81,12 +81,12 @@ def run_throughput(*, arch: str, image_size: int, batch_size: int, n_images: int
     import torch
 
     from mvkl.bench import machine_info
-    from mvkl.data import EvalTransform, build_transform
     from mvkl.evaluation.protocols.classifier import build_head
     from mvkl.evaluation.protocols.data import TrainBatches, auto_workers, load_task, loader
     from mvkl.evaluation.protocols.features import autocast, extract_features, resolve_device
     from mvkl.evaluation.protocols.finetune import fit, fresh_model
     from mvkl.models import ImageEncoder
+    from mvkl.torchdata import EvalTransform, build_transform
 
     dev = resolve_device(device)
     nw = auto_workers(workers, dev.type)

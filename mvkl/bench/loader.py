@@ -1,7 +1,7 @@
 """Benchmark `mvkl bench loader`: pretraining input pipeline throughput (samples/s).
 
-Measures :class:`mvkl.data.LumpDataset` (two views read from the HDF5 store, training
-augmentation of each) + :class:`mvkl.data.LumpCollator` (dynamic-padding tokenisation of the
+Measures :class:`mvkl.torchdata.LumpDataset` (two views read from the HDF5 store, training
+augmentation of each) + :class:`mvkl.torchdata.LumpCollator` (dynamic-padding tokenisation of the
 reports) through a ``DataLoader`` driven by the step-tagged random batch sampler, for each worker
 count of ``--workers`` (default 0, 1, 2), plus the augmentation alone per image in this process.
 ``samples_per_s`` excludes the first batch (worker start-up), reported as ``first_batch_s``.
@@ -65,10 +65,10 @@ def run(store: Path | None = None, preset: str = "tiny", batch_size: int | None 
     """Samples/s of the training input pipeline for each worker count (module docstring)."""
     import torch
 
-    from mvkl.data import LumpCollator, LumpDataset, StepTaggedBatchSampler
     from mvkl.models import build_tiny_bert, load_tokenizer
     from mvkl.sampling import RandomBatchSampler
     from mvkl.store import Store
+    from mvkl.torchdata import LumpCollator, LumpDataset, StepTaggedBatchSampler
     from mvkl.train.build import augment_for
     from mvkl.train.config import resolve_config
 

@@ -129,7 +129,7 @@ def register(root: typer.Typer) -> None:
         Contract violations (mvkl.store.check_store) are shown as warnings and exit with code 1.
         """
         from mvkl.fsutil import display_path
-        from mvkl.ingest.info import describe_store, preview_sheet
+        from mvkl.store.inspect import describe_store, preview_sheet
 
         doc = describe_store(store)
         if preview is not None:

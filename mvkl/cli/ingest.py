@@ -18,7 +18,7 @@ def _default_workers() -> int:
 def parse_adapter_options(items: list[str] | None) -> dict[str, str]:
     """``["val_fraction=0.2", "birads3=unknown"]`` -> ``{"val_fraction": "0.2", "birads3": "unknown"}``.
 
-    Keys are checked by the adapter (:func:`mvkl.datasets.base.check_options`), not here.
+    Keys are checked by the adapter (:func:`mvkl.sources.base.check_options`), not here.
 
     Raises:
         InputError: (exit 2) an item without ``=`` or with an empty key, or a key given twice.
@@ -38,15 +38,15 @@ def parse_adapter_options(items: list[str] | None) -> dict[str, str]:
 
 
 def format_help() -> str:
-    """``--format`` help: every registered adapter (:data:`mvkl.datasets.ADAPTERS`), in order."""
-    from mvkl.datasets import ADAPTERS
+    """``--format`` help: every registered adapter (:data:`mvkl.sources.ADAPTERS`), in order."""
+    from mvkl.sources import ADAPTERS
 
     return "Source layout: " + ", ".join(ADAPTERS) + " (default: detected from SOURCE)."
 
 
 def adapter_option_help() -> str:
     """``--adapter-option`` help: the keys each registered adapter accepts (its ``options_help``)."""
-    from mvkl.datasets import ADAPTERS
+    from mvkl.sources import ADAPTERS
 
     keys = [f"{name}: {', '.join(opts)}" for name, a in ADAPTERS.items() if (opts := getattr(a, "options_help", {}))]
     return ("An option of the --format adapter, KEY=VALUE (repeat the option; unknown keys are refused)"

@@ -16,7 +16,7 @@ __all__ = ["register"]
 def _render(doc: dict[str, Any]) -> None:
     from rich.table import Table
 
-    from mvkl.analysis.represent import summary_rows
+    from mvkl.analysis.representation.run import summary_rows
     from mvkl.log import stdout_console
 
     con = stdout_console()
@@ -68,8 +68,8 @@ def register(root: typer.Typer) -> None:
         --project pca, labelled as a projection.
         """
         from mvkl.analysis.embed import model_input_size
-        from mvkl.analysis.represent import PAIR_KINDS, figure_spec, pair_label
-        from mvkl.analysis.represent import represent as run_represent
+        from mvkl.analysis.representation.run import PAIR_KINDS, figure_spec, pair_label
+        from mvkl.analysis.representation.run import represent as run_represent
         from mvkl.errors import InputError
         from mvkl.evaluation.aggregate import jsonable
         from mvkl.evaluation.protocols.features import resolve_device

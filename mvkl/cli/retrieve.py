@@ -21,7 +21,7 @@ def _pct(v: Any) -> str:
 def _render_report(doc: dict[str, Any]) -> None:
     from rich.table import Table
 
-    from mvkl.analysis.retrieve import shown_categories
+    from mvkl.analysis.retrieval.run import shown_categories
     from mvkl.log import stdout_console
 
     con = stdout_console()
@@ -113,7 +113,7 @@ def _write_report(doc: dict[str, Any], out: Path, title: str) -> dict[str, str]:
 
     import numpy as np
 
-    from mvkl.analysis.retrieve import shown_categories
+    from mvkl.analysis.retrieval.run import shown_categories
     from mvkl.evaluation.aggregate import jsonable
     from mvkl.evaluation.plots import plot_confusion
     from mvkl.fsutil import atomic_write_json, atomic_write_text, display_path
@@ -209,7 +209,7 @@ def register(root: typer.Typer) -> None:
         neighbour inside the radius are handled by --empty and counted.
         """
         from mvkl.analysis.embed import model_input_size
-        from mvkl.analysis.retrieve import manifest_estimation, report_retrieval
+        from mvkl.analysis.retrieval.run import manifest_estimation, report_retrieval
         from mvkl.errors import InputError
         from mvkl.evaluation.protocols.features import resolve_device
         from mvkl.fsutil import display_path

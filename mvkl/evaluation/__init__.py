@@ -3,10 +3,11 @@
 * :mod:`.metrics`: AUC, bootstrap CI, threshold metrics (``p >= t``), operating points;
 * :mod:`.aggregate`: mean ± std over seeded runs (ddof = 1), markdown tables, strict JSON;
 * :mod:`.calibration`: reliability diagrams and ECE (Fig. 7);
-* :mod:`.retrieval`: cosine top-k, recall@k, 1-NN report BI-RADS confusion (Fig. 4);
 * :mod:`.manifest_estimation`: radius-neighbour manifestation estimation (Table 8);
-* :mod:`.representation`: alignment/uniformity and circular densities (Fig. 8);
 * :mod:`.plots`: the figures (imports matplotlib, so it is not imported here).
+
+Retrieval and representation metrics live with their analyses in :mod:`mvkl.analysis.retrieval`
+and :mod:`mvkl.analysis.representation`.
 """
 
 from mvkl.evaluation.aggregate import aggregate_runs, format_pm, jsonable, markdown_table, mean_std, pm_table
@@ -20,15 +21,10 @@ from mvkl.evaluation.metrics import (
     threshold_metrics,
     youden_threshold,
 )
-from mvkl.evaluation.representation import alignment, uniformity
-from mvkl.evaluation.retrieval import birads_confusion, cosine_topk, nearest_report_birads, recall_at_k
 
 __all__ = [
     "aggregate_runs",
-    "alignment",
-    "birads_confusion",
     "bootstrap_auc_ci",
-    "cosine_topk",
     "ece",
     "estimate_manifestations",
     "format_pm",
@@ -36,15 +32,12 @@ __all__ = [
     "manifest_metrics",
     "markdown_table",
     "mean_std",
-    "nearest_report_birads",
     "pm_table",
-    "recall_at_k",
     "reliability",
     "roc_auc",
     "summarize_binary",
     "threshold_for_sensitivity",
     "threshold_metrics",
     "threshold_sweep",
-    "uniformity",
     "youden_threshold",
 ]

@@ -31,8 +31,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from mvkl.analysis.retrieval.metrics import l2_normalize
 from mvkl.errors import InputError
-from mvkl.evaluation.retrieval import l2_normalize
 
 __all__ = ["EmptyPolicy", "estimate_manifestations", "manifest_metrics", "threshold_sweep"]
 

@@ -18,8 +18,8 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from mvkl.analysis.representation import metrics as R
 from mvkl.errors import InputError
-from mvkl.evaluation import representation as R
 from mvkl.fsutil import atomic_path
 
 __all__ = [

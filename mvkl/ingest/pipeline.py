@@ -142,8 +142,8 @@ def run_ingest(opts: IngestOptions) -> dict[str, Any]:
         InputError: bad options, an existing output, a key mismatch on append (exit 2).
         MvklError: ``--strict`` with quarantined items, or nothing left to store (exit 1).
     """
-    from mvkl.datasets import detect_format, get_adapter
     from mvkl.dicom import DEID_PROFILE, Pseudonymizer, key_fingerprint, load_or_create_key, scrub_report
+    from mvkl.sources import detect_format, get_adapter
 
     t_start = time.monotonic()
     out = Path(opts.out)

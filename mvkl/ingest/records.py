@@ -21,7 +21,8 @@ from mvkl.errors import Problem
 from mvkl.manifest.schema import DIM
 from mvkl.quarantine import Reason
 
-__all__ = ["VIEWS", "AdapterResult", "ImageRef", "LeftOut", "LumpRecord", "RowRef", "SourceInfo"]
+__all__ = ["LESION_KINDS", "VIEWS", "AdapterResult", "ImageRef", "LeftOut", "LumpRecord", "RowRef", "SourceInfo",
+           "SourceLesion"]
 
 #: The two views a lump may point at, in store order (``/lumps/cc``, ``/lumps/mlo``).
 VIEWS: tuple[str, ...] = ("CC", "MLO")
@@ -40,6 +41,33 @@ class RowRef:
         return f"{self.table} row {self.row}"
 
 
+#: Lesion kinds a source may name (store attribute ``lesion_kinds``; index = stored code).
+LESION_KINDS: tuple[str, ...] = ("mass", "calcification", "distortion", "asymmetry", "other", "unknown")
+
+
+@dataclass(frozen=True)
+class SourceLesion:
+    """One annotated lesion on one source image, in the *source* pixel frame.
+
+    Attributes:
+        kind: one of :data:`LESION_KINDS` (``"unknown"`` when the source does not say).
+        box: ``(xmin, ymin, xmax, ymax)`` in source pixel-edge coordinates (a pixel with index
+            ``(r, c)`` covers ``[c, c + 1) x [r, r + 1)``), before crop, flip and resize.
+        polygon: optional ``((x, y), ...)`` outline in the same frame (INbreast ROIs).
+    """
+
+    kind: str
+    box: tuple[float, float, float, float]
+    polygon: tuple[tuple[float, float], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.kind not in LESION_KINDS:
+            raise ValueError(f"unknown lesion kind {self.kind!r}; expected one of {LESION_KINDS}")
+        x0, y0, x1, y1 = self.box
+        if not (x1 > x0 and y1 > y0):
+            raise ValueError("a lesion box needs xmax > xmin and ymax > ymin")
+
+
 @dataclass(frozen=True)
 class ImageRef:
     """One image file named by a table.
@@ -51,11 +79,13 @@ class ImageRef:
             local quarantine report, never printed or stored.
         view: the view the table assigns (``"CC"``/``"MLO"``); the DICOM header decides what is
             stored, a disagreement is a warning.
+        lesions: annotated lesions on this image in the source frame (empty: none known).
     """
 
     path: Path
     rel: str
     view: str
+    lesions: tuple[SourceLesion, ...] = ()
 
 
 @dataclass

@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from mvkl.synth.clinical import LumpClinical, draw_clinical
 from mvkl.synth.identity import Identity, Institution, draw_identity, draw_institution
-from mvkl.synth.reports import ReportFacts, location_phrases, write_report
+from mvkl.synth.narratives import ReportFacts, location_phrases, write_report
 
 __all__ = ["VENDORS", "CaseSet", "Exam", "Lump", "Patient", "Vendor", "ViewImage", "draw_cases", "make_uid"]
 

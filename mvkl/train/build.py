@@ -12,11 +12,11 @@ from typing import Any
 
 import torch
 
-from mvkl.data import LumpCollator, LumpDataset, StepTaggedBatchSampler, build_transform
-from mvkl.data.augment import EvalTransform
 from mvkl.errors import InputError
 from mvkl.fsutil import display_path
 from mvkl.store import Store
+from mvkl.torchdata import LumpCollator, LumpDataset, StepTaggedBatchSampler, build_transform
+from mvkl.torchdata.augment import EvalTransform
 from mvkl.train.config import PretrainConfig
 from mvkl.train.distributed import DistInfo
 

@@ -32,12 +32,12 @@ from typing import Any
 
 import torch
 
-from mvkl.data import store_fingerprint
-from mvkl.data.collate import batch_to_device
-from mvkl.data.seeding import TAG_LOSS, TAG_STEP, derive_seed, make_generator
 from mvkl.errors import InputError
 from mvkl.fsutil import atomic_write_json, display_path
 from mvkl.store import Store
+from mvkl.torchdata import store_fingerprint
+from mvkl.torchdata.collate import batch_to_device
+from mvkl.torchdata.seeding import TAG_LOSS, TAG_STEP, derive_seed, make_generator
 from mvkl.train import build
 from mvkl.train.checkpoint import (
     capture_rng,

@@ -10,10 +10,10 @@ import pytest
 import torch
 
 from mvkl.analysis.embed import embed_store, read_embeddings, write_embeddings
-from mvkl.data.datasets import to_float
 from mvkl.errors import InputError
 from mvkl.models import load_vikl, tokenize
 from mvkl.store import Store
+from mvkl.torchdata.datasets import to_float
 
 
 @pytest.fixture(scope="module")

@@ -77,7 +77,7 @@ def test_info_missing_store(tmp_path: Path, run_cli: Callable[..., Any]) -> None
 
 
 def test_preview_cells_pairs_two_view_stores_and_skips_missing_single_views() -> None:
-    from mvkl.ingest.info import preview_cells
+    from mvkl.store.inspect import preview_cells
 
     cc, mlo = np.array([0, 2, -1, 4]), np.array([1, -1, 3, 5])
     assert preview_cells(cc, mlo, [1, 2, 0]) == [(1, 2, "CC"), (1, -1, "MLO"), (2, -1, "CC"), (2, 3, "MLO"),
@@ -99,7 +99,7 @@ def test_preview_of_a_single_view_store_draws_only_images(mg_store: tuple[Path, 
     lumps fill 2 rows of 6, like 6 two-view lumps of the MVKL store do."""
     import matplotlib.axes
 
-    from tests.datasets import _layouts as L
+    from tests.sources import _layouts as L
 
     src = tmp_path / "cbis"
     src.mkdir()

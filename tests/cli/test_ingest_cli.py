@@ -195,7 +195,7 @@ def test_format_help_lists_every_registered_adapter() -> None:
     from typer.testing import CliRunner
 
     from mvkl.cli.ingest import register as register_ingest
-    from mvkl.datasets import ADAPTERS, register
+    from mvkl.sources import ADAPTERS, register
 
     class Dummy:
         name = "dummy-layout"

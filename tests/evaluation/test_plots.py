@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mvkl.analysis.retrieval.metrics import birads_confusion
 from mvkl.errors import InputError
 from mvkl.evaluation import plots as P
 from mvkl.evaluation.calibration import reliability
-from mvkl.evaluation.retrieval import birads_confusion
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from mvkl.datasets import ADAPTERS
 from mvkl.errors import InputError
 from mvkl.ingest.pipeline import IngestOptions, run_ingest
-from tests.datasets import _layouts as L
+from mvkl.sources import ADAPTERS
+from tests.sources import _layouts as L
 
 
 class _Killed(BaseException):

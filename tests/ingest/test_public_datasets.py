@@ -1,6 +1,6 @@
 """`mvkl ingest --format cbis-ddsm|inbreast|vindr` end to end on fixture trees in the real layouts.
 
-Each store is checked row by row against the fixture definitions (tests/datasets/_layouts.py):
+Each store is checked row by row against the fixture definitions (tests/sources/_layouts.py):
 labels, splits (patient-disjoint, official test kept, validation only from the official train),
 views, lateralities, BI-RADS, density and manifestation masks; then `mvkl info` (label balance,
 manifestation coverage per group) and malformed inputs (exit 2 naming file, row and column).
@@ -18,11 +18,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from mvkl.datasets import ADAPTERS
 from mvkl.manifest import schema as S
+from mvkl.sources import ADAPTERS
 from mvkl.store import Store, check_store
 from mvkl.store import schema as SC
-from tests.datasets import _layouts as L
+from tests.sources import _layouts as L
 
 
 def _cli(*args: object) -> Any:

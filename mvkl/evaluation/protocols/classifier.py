@@ -6,7 +6,7 @@ with the input normalisation inside) + ``head = Linear(feature_dim, 2)`` (spec Â
 ``logits(x)`` gives ``(B, 2)``; ``forward(x)`` gives the malignant probability
 ``softmax(logits)[:, 1]``, shape ``(B,)``. Input: ``(B, 1, H, W)`` float in [0, 1] (or uint8),
 ``H = W = card["image_size"]``: the module does not resize; callers resize with
-``mvkl.data.EvalTransform(card["image_size"])``. For Grad-CAM (paper Fig. 6) the target layer
+``mvkl.torchdata.EvalTransform(card["image_size"])``. For Grad-CAM (paper Fig. 6) the target layer
 is ``module.encoder.trunk.layer3`` (torchvision ResNet naming).
 
 Directory ``DIR/classifier/`` written by ``mvkl eval --save-model``::

@@ -3,8 +3,8 @@
 Task (paper Sec. 5.2, spec §7.1): benign/malignant classification of **whole single-view
 images**. Every image of a split is a sample (an image that shows a malignant lump is malignant,
 ``/images/label``); images with label −1 (unknown) are excluded and counted. Validation and test
-images go through the deterministic evaluation transform (:class:`mvkl.data.EvalTransform`);
-training images through the pretraining augmentation (:class:`mvkl.data.TrainAugment`, spec §2.6),
+images go through the deterministic evaluation transform (:class:`mvkl.torchdata.EvalTransform`);
+training images through the pretraining augmentation (:class:`mvkl.torchdata.TrainAugment`, spec §2.6),
 keyed by ``(seed, step, position)`` so that a run does not depend on the number of workers.
 
 Every split must hold both classes (the AUC, early stopping and operating points need them):
@@ -65,8 +65,8 @@ class TaskData:
         return self.path.stem
 
     def dataset(self, split: str, transform: Any, seed: int = 0) -> Any:
-        """An :class:`mvkl.data.ImageDataset` of the split's labelled images (positions = ours)."""
-        from mvkl.data import ImageDataset
+        """An :class:`mvkl.torchdata.ImageDataset` of the split's labelled images (positions = ours)."""
+        from mvkl.torchdata import ImageDataset
 
         ds = ImageDataset(self.store, split, transform, labelled_only=True, seed=seed)
         if not np.array_equal(ds.rows, self.splits[split].rows):  # pragma: no cover - same store, same rule
@@ -75,7 +75,7 @@ class TaskData:
 
     def summary(self) -> dict[str, Any]:
         """Non-identifying description for results.json: name, fingerprint, format, splits."""
-        from mvkl.data import store_fingerprint
+        from mvkl.torchdata import store_fingerprint
 
         info = self.store.info
         sources = [{k: s.get(k) for k in ("name", "format", "dataset", "lumps") if k in s}
@@ -87,8 +87,8 @@ class TaskData:
 
 def load_task(path: str | os.PathLike[str], *, require: Sequence[str] = SPLITS) -> TaskData:
     """Open a store and collect the labelled images of each split; check both classes per split."""
-    from mvkl.data.datasets import ImageDataset
     from mvkl.store import Store
+    from mvkl.torchdata.datasets import ImageDataset
 
     p = Path(path)
     store = Store(p)
@@ -136,7 +136,7 @@ class TrainBatches:
     """Shuffled training batches over ``positions``, one epoch per ``__iter__`` call.
 
     Epoch ``e`` uses a permutation drawn from ``(seed, e)``; each yielded item is a
-    :class:`mvkl.data.SampleKey` ``(step, position in batch, dataset position)`` so the
+    :class:`mvkl.torchdata.SampleKey` ``(step, position in batch, dataset position)`` so the
     augmentation is keyed by the global step (independent of workers and prefetching). The last
     batch is kept unless it would hold a single sample (BatchNorm in train mode needs two; that
     sample is dropped for this epoch only, a different one each epoch).
@@ -156,7 +156,7 @@ class TrainBatches:
         return self.steps_per_epoch
 
     def __iter__(self) -> Iterator[list[Any]]:
-        from mvkl.data import SampleKey
+        from mvkl.torchdata import SampleKey
 
         e = self.epoch
         self.epoch += 1

@@ -161,7 +161,7 @@ def run_eval(model: str | tuple[Any, dict[str, Any]], store: str | os.PathLike[s
     """
     from mvkl.evaluation.aggregate import aggregate_runs
     from mvkl.evaluation.calibration import reliability
-    from mvkl.evaluation.protocols import report
+    from mvkl.evaluation.protocols import results as report
     from mvkl.evaluation.protocols.data import TaskData, load_task
     from mvkl.evaluation.protocols.features import resolve_device
 
@@ -220,13 +220,13 @@ def _run_seeds(encoder: Any, card: dict[str, Any], task: Any, cfg: EvalConfig, d
     """Train/fit and evaluate every seed; returns ([(run record, (y_test, p_test))], predictions, best)."""
     import torch
 
-    from mvkl.data import EvalTransform, build_transform
     from mvkl.evaluation.protocols.classifier import Classifier, build_head
     from mvkl.evaluation.protocols.data import SPLITS, TrainBatches, auto_workers, bootstrap_positions, loader
     from mvkl.evaluation.protocols.features import extract_features, predict_proba
     from mvkl.evaluation.protocols.finetune import fit, fresh_model
     from mvkl.evaluation.protocols.lp import fit_probe, probe_head
     from mvkl.evaluation.protocols.subsets import fraction_subset
+    from mvkl.torchdata import EvalTransform, build_transform
 
     workers = auto_workers(cfg.workers, device.type)
     pin = device.type == "cuda"

@@ -18,7 +18,7 @@ from mvkl.evaluation.calibration import ece
 from mvkl.evaluation.metrics import roc_auc, summarize_binary, threshold_metrics
 from mvkl.evaluation.protocols import load_classifier, resolve_config, run_eval
 from mvkl.evaluation.protocols.classifier import operating_points
-from mvkl.evaluation.protocols.report import read_predictions
+from mvkl.evaluation.protocols.results import read_predictions
 from mvkl.evaluation.protocols.runner import default_out_dir
 
 FAST = {"image_size": 32, "workers": 0, "n_boot": 200, "device": "cpu"}
@@ -107,8 +107,8 @@ def test_results_directory(lp_run: Path) -> None:
 
 
 def test_saved_classifier_reproduces_test_predictions(ft_run: Path, eval_store: Path) -> None:
-    from mvkl.data import EvalTransform
     from mvkl.evaluation.protocols.data import load_task
+    from mvkl.torchdata import EvalTransform
 
     doc = json.loads((ft_run / "results.json").read_text())
     model, card = load_classifier(ft_run)

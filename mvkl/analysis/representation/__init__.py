@@ -1,0 +1,1 @@
+"""Representation quality: alignment / uniformity metrics and the run behind `mvkl represent`."""

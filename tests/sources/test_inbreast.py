@@ -1,0 +1,140 @@
+"""INbreast adapter: table variants (csv/xlsx, footer or not, numeric Bi-Rads), files, XML, malformed rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pytest
+
+from mvkl.sources import ADAPTERS, detect_format
+from mvkl.sources.inbreast import InbreastAdapter, birads_label, parse_roi_names
+from tests.sources import _layouts as L
+
+
+@pytest.fixture(scope="module")
+def inb(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    root = tmp_path_factory.mktemp("inbreast")
+    return root, L.make_inbreast(root)
+
+
+def _check(records: list[Any], expect: dict[str, Any], root: Path) -> None:
+    got = {r.lump_key: r for r in records}
+    assert set(got) == {k for k, e in expect.items() if e.view != "FB"}
+    for k, rec in got.items():
+        e = expect[k]
+        vec, known = e.vectors()
+        assert (rec.label, rec.birads, rec.density, rec.laterality) == (e.label, e.birads, e.density, e.side), k
+        assert list(rec.images) == [e.view] and rec.split is None and rec.age is None
+        assert np.array_equal(rec.known, known), k
+        assert np.array_equal(rec.manifest * rec.known, vec), k
+        if k not in L.INBREAST_MISSING:
+            assert rec.images[e.view].rel == e.path
+        assert bool(rec.report) == e.report, k
+    # The 16-hex file-name field groups a patient's views.
+    for fname, h, *_ in L.INBREAST_ROWS:
+        if fname in got and fname not in L.INBREAST_MISSING:
+            assert got[fname].patient_key == h
+
+
+def test_records_match_fixture_definition(inb: tuple[Path, dict[str, Any]]) -> None:
+    root, fx = inb
+    assert detect_format(root) is ADAPTERS["inbreast"]
+    res = InbreastAdapter().read(root)
+    assert res.problems == []
+    _check(res.records, fx["expect"], root)
+    fb = [i + 2 for i, r in enumerate(L.INBREAST_ROWS) if r[3] == "FB"]  # spreadsheet rows of FB views
+    assert fb and [(x.row.table, x.row.row, x.view, x.reason.value) for x in res.left_out] == [
+        ("INbreast.csv", r, "FB", "unsupported-view") for r in fb]
+    assert not any("FB" in w for w in res.warnings)  # a quarantine entry, no longer a warning
+    assert any("row 7" in w and "XML" in w for w in res.warnings)
+    assert not any("AllDICOMs" in w for w in res.warnings)  # README.txt is not a DICOM: silently ignored
+    doc = res.sources[0].manifest_mapping
+    assert doc["label_policy"]["benign"] == ["1", "2", "3"]  # type: ignore[index]
+    assert doc["table"]["footer_rows_skipped"] == 2  # type: ignore[index]
+    rep = next(r for r in res.records if r.report)
+    assert "Nódulo espiculado" in rep.report and "\n" not in rep.report  # cp1252 decoded, lines joined
+
+
+def test_xlsx_without_footer_and_numeric_birads(tmp_path: Path) -> None:
+    fx = L.make_inbreast(tmp_path, table="xlsx", footer=False)
+    res = InbreastAdapter().read(tmp_path)
+    assert res.problems == [] and res.sources[0].manifest_mapping["table"]["footer_rows_skipped"] == 0  # type: ignore[index]
+    _check(res.records, fx["expect"], tmp_path)
+    # B33: a table whose Bi-Rads column holds only numbers (no 4a/4b/4c) and is typed as numbers.
+    rows = [r for r in L.INBREAST_ROWS if r[5] in ("1", "2", "3", "5", "6")]
+    body = L.inbreast_table_rows(rows, footer=True)
+    df = pl.DataFrame(body, schema=L.INBREAST_HEADER, orient="row").with_columns(
+        pl.col("Bi-Rads").cast(pl.Int64, strict=False), pl.col("File Name").cast(pl.Int64, strict=False),
+        pl.col("ACR").cast(pl.Float64, strict=False))
+    (tmp_path / "INbreast.xlsx").unlink()
+    df.write_excel(tmp_path / "INbreast.xlsx")
+    res = InbreastAdapter().read(tmp_path)
+    assert res.problems == []
+    assert {r.lump_key: r.label for r in res.records} == {r[0]: int(r[5] in ("5", "6")) for r in rows}
+
+
+def test_birads_label_and_roi_names(tmp_path: Path) -> None:
+    assert [birads_label(b) for b in ("1", "2", "3", "4", "4A", "4B", "4C", "5", "6", "0", "")] == \
+        [0, 0, 0, 1, 1, 1, 1, 1, 1, -1, -1]
+    p = tmp_path / "x.xml"
+    p.write_text(L._plist([" Mass ", "Spiculated Region", "Cluster"]), encoding="utf-8")
+    assert parse_roi_names(p) == {"Mass", "Spiculated Region", "Cluster"}
+    p.write_text("<plist><dict>", encoding="utf-8")
+    with pytest.raises(ValueError):
+        parse_roi_names(p)
+
+
+def _rewrite(root: Path, fn: Any) -> None:
+    header, rows = L.read_rows(root / "INbreast.csv", ";")
+    header, rows = fn(header, rows)
+    L.write_rows(root / "INbreast.csv", header, rows, ";")
+
+
+@pytest.fixture
+def src(tmp_path: Path) -> Path:
+    L.make_inbreast(tmp_path)
+    return tmp_path
+
+
+def test_malformed_cells(src: Path) -> None:
+    def bad(h: list[str], rows: list[list[str]]) -> tuple[list[str], list[list[str]]]:
+        rows[0][7] = "4d"           # unparsable Bi-Rads
+        rows[1][2] = "Left-ish"     # laterality
+        rows[2][9] = "yes"          # flag not X/empty
+        rows[3][3] = "CC"           # the file name says ML
+        rows[4][5] = rows[0][5]     # File Name listed twice
+        rows[5][5] = ""             # empty File Name mid-table (not a footer)
+        return h, rows
+
+    _rewrite(src, bad)
+    probs = InbreastAdapter().read(src).problems
+    got = {(p.row, p.column.split(" (")[0] if p.column else None, p.code) for p in probs}
+    assert got == {(2, "Bi-Rads", "birads"), (3, "Laterality", "value"), (4, "Micros", "value"),
+                   (5, "File Name", "value"), (6, "File Name", "duplicate-id"), (7, "File Name", "empty")}
+    assert all(p.file == "INbreast.csv" for p in probs)
+    assert all(h not in str(p) for p in probs for h in L.H)  # no patient hash in any message
+
+
+def test_missing_column_and_no_table(src: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    _rewrite(src, lambda h, rows: ([c for c in h if c != "Bi-Rads"], [r[:7] + r[8:] for r in rows]))
+    probs = InbreastAdapter().read(src).problems
+    assert [(p.column, p.code) for p in probs] == [("Bi-Rads", "column-missing")]
+    empty = tmp_path_factory.mktemp("none")
+    (empty / "AllDICOMs").mkdir()
+    assert not InbreastAdapter().detect(empty)
+    with pytest.raises(Exception, match="INbreast"):
+        InbreastAdapter().read(empty)
+
+
+def test_mass_column_trailing_space_is_found_and_optional_flags(src: Path) -> None:
+    header, _ = L.read_rows(src / "INbreast.csv", ";")
+    assert "Mass " in header
+    # Without the Distortion/Asymmetry columns those signs are unknown, not zero.
+    _rewrite(src, lambda h, rows: (h[:10] + h[12:], [r[:10] + r[12:] for r in rows]))
+    res = InbreastAdapter().read(src)
+    assert res.problems == []
+    for r in res.records:
+        assert not r.known[26] and not r.known[27]
