@@ -22,6 +22,7 @@ import numpy as np
 from mvkl.errors import InputError, MvklError
 from mvkl.fsutil import atomic_write_json, display_path
 from mvkl.ingest.decode import age_bucket
+from mvkl.ingest.lesions import LesionTable
 from mvkl.ingest.plan import Plan, QuarantineEntry
 from mvkl.ingest.records import VIEWS, AdapterResult
 from mvkl.ingest.summary import build_summary
@@ -148,6 +149,22 @@ def _source_policies(result: AdapterResult) -> list[Any]:
         if doc not in out:
             out.append(doc)
     return out
+
+
+def lesion_table(plan: Plan, kept: list[int], img_row: dict[int, int], img_meta: dict[int, dict[str, Any]],
+                 size: int, base_lump: int) -> LesionTable:
+    """The stored lumps' lesion boxes (the adapters' source boxes through each image's journal
+    geometry: :mod:`mvkl.ingest.lesions`); ``kept`` in stored lump order."""
+    table = LesionTable()
+    for k, li in enumerate(kept):
+        pl = plan.lumps[li]
+        for view, i in pl.image.items():
+            ref = pl.rec.images.get(view)
+            if i in img_row and ref is not None and ref.lesions:
+                table.add(ref.lesions, img_row[i], base_lump + k, img_meta[i], size)
+    if table.dropped:
+        log.warning("%d lesion box(es) lie wholly outside the stored breast crop; dropped", table.dropped)
+    return table
 
 
 def finalize(plan: Plan, work: WorkDir, opts: IngestOptions, existing: Existing | None, result: AdapterResult,
@@ -286,6 +303,8 @@ def finalize(plan: Plan, work: WorkDir, opts: IngestOptions, existing: Existing 
     images_arr["pixel_spacing"] = np.asarray(IM["pixel_spacing"], dtype=np.float32).reshape(-1, 2)
     images_arr["source_shape"] = np.asarray(IM["source_shape"], dtype=np.int32).reshape(-1, 2)
     images_arr["crop_box"] = np.asarray(IM["crop_box"], dtype=np.int32).reshape(-1, 4)
+    lesions = lesion_table(plan, kept, img_row, img_meta, size, existing.n_lumps if existing else 0)
+    old_lesions = None
     parts: list[Any] = []
     with contextlib.ExitStack() as stack:
         if existing:
@@ -297,10 +316,12 @@ def finalize(plan: Plan, work: WorkDir, opts: IngestOptions, existing: Existing 
             for k in images_arr:
                 images_arr[k] = np.concatenate([old_i[k], images_arr[k]]) if len(images_arr[k]) else old_i[k]
             parts.append(st.file["images/pixels"])
+            old_lesions = st.lesions()
         parts.append(work.pixels())
         summary["fingerprint"] = fp
         atomic_write_json(work.path / "summary.json", summary)  # before the rename: see pipeline._completed
-        violations = write_final(Path(opts.out), work.path, lumps_arr, images_arr, parts, attrs, size, dtype)
+        violations = write_final(Path(opts.out), work.path, lumps_arr, images_arr, parts, attrs, size, dtype,
+                                 lesions=lesions.arrays(old_lesions))
     if violations:
         raise MvklError("the store breaks its contract (nothing written): " + "; ".join(violations))
     work.remove()

@@ -109,6 +109,10 @@ def _fingerprint(pseudonym: Any, opts: IngestOptions, plan: Plan, size: int, dty
         add([pl.lump_id, pl.patient_id, pl.exam_id, pl.split, pl.source, sorted(pl.image.items()), r.laterality,
              r.label, r.birads, r.density, r.age, r.report, r.manifest.tolist(), r.known.tolist(),
              sorted(r.identifiers), r.row.table, r.row.row])
+        boxes = [[v, [[x.kind, list(x.box)] for x in ref.lesions]] for v, ref in sorted(r.images.items())
+                 if ref.lesions]
+        if boxes:  # lesion boxes (stored at finalize from the plan) are part of the content
+            add(boxes)
     for q in plan.quarantined:
         add(q.to_dict())
     return str(pseudonym("plan", h.hexdigest()))

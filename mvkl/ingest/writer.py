@@ -37,6 +37,7 @@ import numpy as np
 from mvkl import __version__
 from mvkl.errors import InputError, MvklError
 from mvkl.fsutil import display_path
+from mvkl.ingest.records import LESION_KINDS
 
 __all__ = ["WorkDir", "partial_dir", "write_final"]
 
@@ -204,6 +205,7 @@ def write_final(
     attrs: Mapping[str, Any],
     image_size: int,
     pixel_dtype: str,
+    lesions: Mapping[str, np.ndarray] | None = None,
 ) -> list[str]:
     """Write the store to ``work/store.h5``, check it, and rename it to ``out`` atomically.
 
@@ -213,6 +215,8 @@ def write_final(
             label.
         pixel_parts: arrays (or h5py datasets) ``(k, S, S)`` concatenated in order.
         attrs: root attributes (JSON attributes as Python objects).
+        lesions: the ``/lesions`` group (:data:`~mvkl.store.schema.LESION_FIELDS`); None or no
+            rows: no group is written.
 
     Returns:
         ``check_store`` violations (empty when the store is valid; a non-empty list means
@@ -232,7 +236,8 @@ def write_final(
         "pixel_dtype": str(pixel_dtype), "manifest_keys": dim_keys(), "view_codes": list(SC.VIEW_CODES),
         "laterality_codes": list(SC.LATERALITY_CODES), "split_names": list(SC.SPLIT_NAMES),
         "label_names": {str(k): v for k, v in SC.LABEL_NAMES.items()}, "deid": {}, "sources": [],
-        "split_policy": {}, "extra": {}, "key_fingerprint": "",
+        "split_policy": {}, "extra": {}, "key_fingerprint": "", "views": "whole",
+        "lesion_kinds": list(LESION_KINDS),
     }
     root.update(attrs)
     tmp = work / "store.h5"
@@ -260,6 +265,10 @@ def write_final(
                                   shape=(n,))
             else:
                 gl.create_dataset(name, data=np.asarray(lumps[name], dtype=dt).reshape((n, *shape)))
+        if lesions is not None and len(lesions["image"]):
+            gles = f.create_group("lesions")
+            for name, (dt, shape) in SC.LESION_FIELDS.items():
+                gles.create_dataset(name, data=np.asarray(lesions[name], dtype=dt).reshape((-1, *shape)))
     violations = check_store(tmp)
     if violations:
         return violations

@@ -20,6 +20,8 @@ lump_id        no       lump key (default: patient_id + study_id + laterality + 
 density        no       1-4 or A-D
 age            no       years (stored as a 5-year bucket); empty -> DICOM PatientAge
 name           no       patient name (used only to scrub reports; never stored)
+xmin .. ymax   no       lesion box in source pixels for the row's image(s); ``cc_xmin .. mlo_ymax``
+                        per view (:mod:`mvkl.sources.lesion_columns`); ``lesion_kind`` its kind
 ============== ======== =========================================================================
 
 Manifestation columns, in either layout of :mod:`mvkl.manifest.table`: wide (one 0/1 column per
@@ -52,6 +54,7 @@ from mvkl.sources.base import (
     read_manifest,
     read_table,
 )
+from mvkl.sources.lesion_columns import LesionColumns
 
 if TYPE_CHECKING:
     import polars as pl
@@ -154,6 +157,8 @@ class CsvManifestAdapter:
                                     "column-missing"))
         man = read_manifest(df, label, positional=False, partial=True)
         problems += man.problems
+        boxes = LesionColumns.find(df, label)
+        problems += boxes.problems()
         if any(p.code == "column-missing" for p in problems):
             return [], problems, [], man.mapping
         ident_cols = [c for c in (find_column(df, [n]) for n in COL_IDENTIFYING) if c is not None]
@@ -201,6 +206,10 @@ class CsvManifestAdapter:
                     split = ("train", "val", "test")[split_index(split.replace("training", "train"))]
                 except ValueError:
                     problem("split", "split must be train, val (valid) or test")
+            les, les_problems = boxes.row(r, row, lambda c, i: "" if c is None or df.get_column(c)[i] is None
+                                          else str(df.get_column(c)[i]).strip())
+            problems.extend(les_problems)
+            bad = bad or bool(les_problems)
             images: dict[str, ImageRef] = {}
             for view, key in (("CC", "cc"), ("MLO", "mlo")):
                 rel = cell(key, r).replace("\\", "/")
@@ -208,7 +217,7 @@ class CsvManifestAdapter:
                     if rel.startswith("/") or ".." in rel.split("/"):
                         problem(key, "image paths must be relative to the source folder")
                         continue
-                    images[view] = ImageRef(root / rel, rel, view)
+                    images[view] = ImageRef(root / rel, rel, view, (les[view],) if view in les else ())
             if not images and not bad:
                 problem("cc" if cols["cc"] else "mlo", "no image path (cc_path and mlo_path are both empty)", "empty")
             if bad:

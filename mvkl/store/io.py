@@ -157,6 +157,24 @@ class Store:
         idx = self.lump_indices(split)
         return self.lumps["manifest"][idx], self.lumps["manifest_known"][idx]
 
+    def lesions(self) -> dict[str, np.ndarray]:
+        """The ``/lesions`` group (:data:`~mvkl.store.schema.LESION_FIELDS`) as arrays: ``image``,
+        ``lump`` (int64), ``box`` (float32 ``(n, 4)`` = xmin, ymin, xmax, ymax in stored pixels),
+        ``kind`` (uint8 index into :attr:`lesion_kinds`); empty arrays when the store has none."""
+        g = self.file.get("lesions")
+        return {k: (np.asarray(g[k][()], dtype=dt) if g is not None and k in g
+                    else np.zeros((0, *shape), dtype=dt)) for k, (dt, shape) in SC.LESION_FIELDS.items()}
+
+    @property
+    def lesion_kinds(self) -> list[str]:
+        """Names of the lesion ``kind`` codes (root attribute ``lesion_kinds``)."""
+        return list(self.info.attrs.get("lesion_kinds") or [])
+
+    @property
+    def views(self) -> str:
+        """``"whole"`` or ``"lesion:<context>"`` (root attribute ``views``; older stores: whole)."""
+        return str(self.info.attrs.get("views") or "whole")
+
     # -- pixels -------------------------------------------------------------------------------
     def image(self, index: int) -> np.ndarray:
         """One stored image ``(S, S)`` (uint8 or uint16), chest wall on the left."""
@@ -323,4 +341,32 @@ def check_store(path: str | os.PathLike[str]) -> list[str]:
                 errors.append("images/label disagrees with lumps")
         except ValueError as exc:
             errors.append(str(exc))
+        errors.extend(_check_lesions(st))
+    return errors
+
+
+def _check_lesions(st: Store) -> list[str]:
+    """Violations of the optional ``/lesions`` group (fields, lengths, pointers, boxes)."""
+    if "lesions" not in st.file:
+        return []
+    g = st.file["lesions"]
+    errors = [f"missing lesions/{k}" for k in SC.LESION_FIELDS if k not in g]
+    if errors:
+        return errors
+    les = st.lesions()
+    n = les["image"].shape[0]
+    for k, (dt, shape) in SC.LESION_FIELDS.items():
+        if g[k].shape != (n, *shape) or g[k].dtype != np.dtype(dt):
+            errors.append(f"lesions/{k} has shape {g[k].shape} and dtype {g[k].dtype}")
+    if errors:
+        return errors
+    if ((les["image"] < 0) | (les["image"] >= st.n_images)).any():
+        errors.append("lesions/image points outside images")
+    if ((les["lump"] < -1) | (les["lump"] >= st.n_lumps)).any():
+        errors.append("lesions/lump points outside lumps")
+    if (les["kind"] >= max(1, len(st.lesion_kinds))).any():
+        errors.append("lesions/kind outside lesion_kinds")
+    b, s = les["box"], float(st.info.image_size)
+    if n and not ((b[:, 2] > b[:, 0]) & (b[:, 3] > b[:, 1]) & (b >= 0).all(axis=1) & (b <= s).all(axis=1)).all():
+        errors.append("lesions/box has empty or out-of-image boxes")
     return errors

@@ -94,7 +94,19 @@ IMAGE_FIELDS: dict[str, tuple[str, tuple[int, ...]]] = {
 }
 
 ROOT_JSON_ATTRS = ("manifest_keys", "view_codes", "laterality_codes", "split_names", "label_names",
-                   "deid", "sources", "split_policy", "extra")
+                   "deid", "sources", "split_policy", "extra", "lesion_kinds")
+
+#: The optional ``/lesions`` group: one row per lesion box on a stored image. ``image`` is the
+#: stored image row, ``lump`` the stored lump row (-1 unknown), ``box`` = xmin, ymin, xmax, ymax
+#: in stored pixels (pixel-edge coordinates), ``kind`` an index into the root attribute
+#: ``lesion_kinds``. A store without the group knows no lesions. Root attribute ``views`` says
+#: what the images are: ``"whole"`` (whole views) or ``"lesion:<context>"`` (lesion-centred crops).
+LESION_FIELDS: dict[str, tuple[str, tuple[int, ...]]] = {
+    "image": ("int64", ()),
+    "lump": ("int64", ()),
+    "box": ("float32", (4,)),
+    "kind": ("uint8", ()),
+}
 
 
 def split_index(name: str) -> int:
