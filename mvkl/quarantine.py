@@ -32,6 +32,7 @@ class Reason(str, Enum):
     NO_IMAGES = "no-images"                  # a lump whose every image was quarantined
     DUPLICATE = "duplicate"                  # the same image/lump listed twice
     UNSUPPORTED_VIEW = "unsupported-view"    # a view without a CC/MLO slot (INbreast FB, VinDr other views)
+    NO_LESION_LOCATION = "no-lesion-location"  # lesion-view ingest: the lump/view has no lesion box
     SPLIT_CONFLICT = "split-conflict"        # rows dropped so a patient stays in one official split (CBIS-DDSM)
 
     def __str__(self) -> str:

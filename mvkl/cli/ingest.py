@@ -112,6 +112,12 @@ def register(root: typer.Typer) -> None:
                                                                "listing quarantined items WITH source-relative "
                                                                "paths (may contain patient IDs; do not share).")
                                      ] = None,
+        views: Annotated[str, typer.Option("--views", help="whole (default) or lesion[:CONTEXT]: one square "
+                                           "crop per lump and view, CONTEXT (default 2.5) x the lesion's size, "
+                                           "centred on its box; lumps without a box are quarantined.")
+                         ] = "whole",
+        lesion_min_mm: Annotated[float, typer.Option("--lesion-min-mm", help="Smallest side of a lesion view "
+                                                     "in mm (from the pixel spacing).")] = 10.0,
         json_out: JsonOpt = False,
         quiet: QuietOpt = False,
     ) -> None:
@@ -133,6 +139,7 @@ def register(root: typer.Typer) -> None:
             resume=resume, append=append, overwrite=overwrite, strict=strict,
             workers=workers if workers is not None else _default_workers(), allow_burned_in=allow_burned_in,
             allow_for_processing=allow_for_processing, quarantine_report=quarantine_report, quiet=quiet,
+            views=views, lesion_min_mm=lesion_min_mm,
         )
         doc = run_ingest(opts)
         doc["store"] = display_path(out)

@@ -24,6 +24,7 @@ import numpy as np
 
 from mvkl.dicom import geometry as G
 from mvkl.dicom.header import SafeHeader, collect_identifiers, safe_header
+from mvkl.dicom.lesionview import LesionCrop, lesion_square, render_square
 from mvkl.dicom.pixels import build_display_map
 from mvkl.dicom.read import decode_pixels, read_dataset
 from mvkl.errors import InputError
@@ -106,7 +107,7 @@ def _quantise(img: np.ndarray, dtype: str) -> np.ndarray:
     return np.rint(np.clip(img, 0.0, 1.0) * top).astype(dtype)
 
 
-def _process(path: str | os.PathLike[str], policy: PixelPolicy) -> ProcessedImage:
+def _process(path: str | os.PathLike[str], policy: PixelPolicy, lesion: LesionCrop | None = None) -> ProcessedImage:
     ds = read_dataset(path)
     header = safe_header(ds)
     if header.burned_in == "YES" and not policy.allow_burned_in:
@@ -125,13 +126,17 @@ def _process(path: str | os.PathLike[str], policy: PixelPolicy) -> ProcessedImag
     mask = G.breast_mask(small)
     left = G.chest_wall_left(mask)
     flipped = left != (policy.canonical_side == "left")
-    if policy.crop:
+    if lesion is not None:  # a lesion view (mvkl.dicom.lesionview): a square around the lesion
+        box = lesion_square(lesion, header.pixel_spacing)
+        img, lay = render_square(dmap, arr, box, flipped, policy.image_size)
+    elif policy.crop:
         r0, c0, r1, c1 = G.bounding_box(mask)
         box = (r0 * stride, c0 * stride, min(h, r1 * stride), min(w, c1 * stride))
     else:
         box = (0, 0, h, w)
-    lay = G.layout(box, flipped, policy.image_size, policy.canonical_side)
-    img = G.render(dmap, arr, lay, mask if policy.crop else None, stride)
+    if lesion is None:
+        lay = G.layout(box, flipped, policy.image_size, policy.canonical_side)
+        img = G.render(dmap, arr, lay, mask if policy.crop else None, stride)
     return ProcessedImage(
         pixels=_quantise(img, policy.pixel_dtype),
         header=header,
@@ -145,14 +150,15 @@ def _process(path: str | os.PathLike[str], policy: PixelPolicy) -> ProcessedImag
     )
 
 
-def load_image(path: str | os.PathLike[str], policy: PixelPolicy = PixelPolicy()) -> ProcessedImage:
+def load_image(path: str | os.PathLike[str], policy: PixelPolicy = PixelPolicy(),
+               lesion: LesionCrop | None = None) -> ProcessedImage:
     """Read, validate, de-identify and render one DICOM image (module docstring).
 
     Raises :class:`~mvkl.quarantine.QuarantineError` for every bad file; its ``detail`` never
     holds identifiers or paths. Unexpected failures inside a file become ``undecodable``.
     """
     try:
-        return _process(path, policy)
+        return _process(path, policy, lesion)
     except QuarantineError:
         raise
     except MemoryError:

@@ -90,11 +90,13 @@ def _tuple(v: Any, n: int, cast: type) -> tuple[Any, ...]:
     return t if len(t) == n else tuple([cast("nan") if cast is float else -1] * n)
 
 
-def decode_image(path: str, policy: Any, decoder: str = DEFAULT_DECODER) -> Decoded | DecodeFailure:
-    """Decode one file with ``decoder`` (``"module:function"``, default :data:`DEFAULT_DECODER`)."""
+def decode_image(path: str, policy: Any, decoder: str = DEFAULT_DECODER,
+                 lesion: Any = None) -> Decoded | DecodeFailure:
+    """Decode one file with ``decoder`` (``"module:function"``, default :data:`DEFAULT_DECODER`);
+    ``lesion`` (a :class:`mvkl.dicom.lesionview.LesionCrop`) asks for a lesion view instead."""
     try:
         load = _load(decoder)
-        res = load(path, policy)
+        res = load(path, policy) if lesion is None else load(path, policy, lesion)
     except QuarantineError as exc:
         return DecodeFailure(exc.reason, exc.detail)
     except MemoryError:
@@ -155,22 +157,22 @@ class DecodePool:
         self.policy = policy
         self.decoder = decoder
         self.pool: ProcessPoolExecutor | None = self._new(workers) if workers > 1 else None
-        self.pending: collections.deque[tuple[int, str, Future[Any] | None]] = collections.deque()
+        self.pending: collections.deque[tuple[int, str, Future[Any] | None, Any]] = collections.deque()
 
     @staticmethod
     def _new(n: int) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(max_workers=n, mp_context=_mp_context())
 
-    def submit(self, i: int, path: str) -> None:
-        fut = self.pool.submit(decode_image, path, self.policy, self.decoder) if self.pool else None
-        self.pending.append((i, path, fut))
+    def submit(self, i: int, path: str, lesion: Any = None) -> None:
+        fut = self.pool.submit(decode_image, path, self.policy, self.decoder, lesion) if self.pool else None
+        self.pending.append((i, path, fut, lesion))
 
     def take(self) -> tuple[int, Decoded | DecodeFailure]:
         from concurrent.futures.process import BrokenProcessPool
 
-        i, path, fut = self.pending.popleft()
+        i, path, fut, lesion = self.pending.popleft()
         if fut is None:
-            return i, decode_image(path, self.policy, self.decoder)
+            return i, decode_image(path, self.policy, self.decoder, lesion)
         try:
             return i, fut.result()
         except BrokenProcessPool:
@@ -178,7 +180,8 @@ class DecodePool:
             self.pool.shutdown(wait=False, cancel_futures=True)  # type: ignore[union-attr]
             solo = self._new(1)
             try:
-                res: Decoded | DecodeFailure = solo.submit(decode_image, path, self.policy, self.decoder).result()
+                res: Decoded | DecodeFailure = solo.submit(decode_image, path, self.policy, self.decoder,
+                                                           lesion).result()
             except BrokenProcessPool:
                 res = DecodeFailure(Reason.UNDECODABLE, "the decoding process crashed on this file")
             finally:
@@ -186,8 +189,8 @@ class DecodePool:
             self.pool = self._new(self.workers)
             rest = list(self.pending)
             self.pending.clear()
-            for j, p, _ in rest:
-                self.submit(j, p)
+            for j, p, _, les in rest:
+                self.submit(j, p, les)
             return i, res
 
     def close(self) -> None:

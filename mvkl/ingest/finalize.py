@@ -22,7 +22,7 @@ import numpy as np
 from mvkl.errors import InputError, MvklError
 from mvkl.fsutil import atomic_write_json, display_path
 from mvkl.ingest.decode import age_bucket
-from mvkl.ingest.lesions import LesionTable
+from mvkl.ingest.lesions import LesionTable, parse_views, views_attr
 from mvkl.ingest.plan import Plan, QuarantineEntry
 from mvkl.ingest.records import VIEWS, AdapterResult
 from mvkl.ingest.summary import build_summary
@@ -293,7 +293,7 @@ def finalize(plan: Plan, work: WorkDir, opts: IngestOptions, existing: Existing 
     if deid_base.get("profile") == dicom_deid_profile(True).get("profile"):
         deid_base = dicom_deid_profile(age_kept=age_kept)
     attrs = {"deid": deid_profile(opts, deid_base), "sources": sources, "split_policy": sp,
-             "key_fingerprint": key_fp,
+             "key_fingerprint": key_fp, "views": views_attr(parse_views(opts.views)),
              "extra": {"ingest": {"plan_fingerprint": fp, "view_groups": "group 0 = CC, group 1 = MLO; "
                                   "first file of a group"}}}
     lumps_arr = {k: (np.array(v, dtype=object) if k == "report" else np.asarray(v)) for k, v in L.items()}

@@ -15,6 +15,7 @@ journal: nothing about them is kept anywhere else. Store layout: :data:`mvkl.sto
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,12 +23,45 @@ from typing import Any
 import numpy as np
 
 from mvkl.dicom.geometry import layout
+from mvkl.dicom.lesionview import DEFAULT_CONTEXT
+from mvkl.errors import InputError
 from mvkl.ingest.records import LESION_KINDS, SourceLesion
 
-__all__ = ["LesionTable", "stored_box"]
+__all__ = ["LesionTable", "parse_views", "stored_box", "union_box"]
 
 #: The whole-view pixel pipeline puts the chest wall on the left (:class:`mvkl.dicom.PixelPolicy`).
 CANONICAL_SIDE = "left"
+
+
+def union_box(lesions: Sequence[SourceLesion]) -> tuple[float, float, float, float]:
+    """The smallest box holding every box of ``lesions`` (one lump's lesion on one view)."""
+    b = np.array([les.box for les in lesions], dtype=np.float64)
+    return float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()), float(b[:, 3].max())
+
+
+def parse_views(spec: str) -> float | None:
+    """``"whole"`` -> None; ``"lesion"`` -> the default context; ``"lesion:C"`` -> C (> 1).
+
+    Raises:
+        InputError: anything else (exit 2).
+    """
+    s = str(spec).strip().lower()
+    if s == "whole":
+        return None
+    kind, _, ctx = s.partition(":")
+    try:
+        c = float(ctx) if ctx else DEFAULT_CONTEXT
+    except ValueError:
+        c = math.nan
+    if kind != "lesion" or not math.isfinite(c) or c < 1:
+        raise InputError("--views must be whole, lesion or lesion:CONTEXT with CONTEXT >= 1 (e.g. lesion:2.5)",
+                         code="bad-option")
+    return c
+
+
+def views_attr(context: float | None) -> str:
+    """The store's ``views`` attribute: ``"whole"`` or ``"lesion:<context>"``."""
+    return "whole" if context is None else f"lesion:{context:g}"
 
 
 def stored_box(lesion: SourceLesion, crop: Sequence[int], flipped: bool, size: int,

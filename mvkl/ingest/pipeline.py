@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -34,10 +35,12 @@ from typing import Any
 
 import numpy as np
 
+from mvkl.dicom.lesionview import DEFAULT_MIN_MM
 from mvkl.errors import InputError, MvklError, ValidationFailed
 from mvkl.fsutil import display_path
 from mvkl.ingest.decode import DEFAULT_DECODER, Decoded, DecodeFailure, DecodePool, age_bucket
 from mvkl.ingest.finalize import Existing, finalize, read_existing
+from mvkl.ingest.lesions import parse_views, views_attr
 from mvkl.ingest.plan import Plan, build_plan
 from mvkl.ingest.records import AdapterResult
 from mvkl.ingest.writer import WorkDir, partial_dir
@@ -74,6 +77,8 @@ class IngestOptions:
     quarantine_report: Path | None = None
     quiet: bool = False
     decoder: str = DEFAULT_DECODER
+    views: str = "whole"  # --views whole | lesion[:CONTEXT] (mvkl.dicom.lesionview)
+    lesion_min_mm: float = DEFAULT_MIN_MM  # --lesion-min-mm: smallest side of a lesion view
 
 
 def default_key_file() -> Path:
@@ -102,6 +107,8 @@ def _fingerprint(pseudonym: Any, opts: IngestOptions, plan: Plan, size: int, dty
          "ratios": list(opts.ratios), "seed": opts.seed, "key": key_fp, "decoder": opts.decoder,
          "append": existing.stat if existing else None,
          "adapter_options": dict(sorted(opts.adapter_options.items()))})
+    if parse_views(opts.views) is not None:
+        add({"views": views_attr(parse_views(opts.views)), "lesion_min_mm": float(opts.lesion_min_mm)})
     for im in plan.images:
         add([im.image_id, im.view, im.size, im.mtime_ns])
     for pl in plan.lumps:
@@ -205,12 +212,19 @@ def run_ingest(opts: IngestOptions) -> dict[str, Any]:
     if existing and (size != int(existing.attrs["image_size"]) or dtype != str(existing.attrs["pixel_dtype"])):
         raise InputError(f"--append: the store holds {existing.attrs['image_size']} px {existing.attrs['pixel_dtype']}"
                          f" images; --image-size/--pixel-dtype must match", code="usage")
+    context = parse_views(opts.views)
+    if not (math.isfinite(float(opts.lesion_min_mm)) and float(opts.lesion_min_mm) >= 0):
+        raise InputError("--lesion-min-mm must be a number of mm >= 0", code="bad-option")
+    if existing and views_attr(context) != str(existing.attrs.get("views") or "whole"):
+        raise InputError(f"--append: the store holds {existing.attrs.get('views') or 'whole'} views; --views must "
+                         "match", code="usage")
     t0 = time.monotonic()
     plan = build_plan(result, pseudo, ratios=opts.ratios, seed=opts.seed,
                       existing_lumps=existing.lumps if existing else None,
                       existing_splits=existing.splits if existing else None,
                       existing_labels=existing.labels if existing else None,
-                      n_existing_sources=n_sources)
+                      n_existing_sources=n_sources,
+                      lesion_views=None if context is None else (context, float(opts.lesion_min_mm)))
     fp = _fingerprint(pseudo, opts, plan, size, dtype, existing, key_fp)
     timing["plan_s"] = time.monotonic() - t0
     if opts.overwrite and not opts.resume and work_path.exists():
@@ -253,7 +267,7 @@ def _decode_all(plan: Plan, work: WorkDir, opts: IngestOptions, policy: Any, scr
             i = next(it, None)
             if i is None:
                 return
-            pool.submit(i, str(plan.images[i].path))
+            pool.submit(i, str(plan.images[i].path), plan.images[i].lesion)
 
     t0 = time.monotonic()
     n = 0

@@ -24,7 +24,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mvkl.dicom.lesionview import LesionCrop
 from mvkl.errors import ValidationFailed
+from mvkl.ingest.lesions import union_box
 from mvkl.ingest.records import VIEWS, AdapterResult, LumpRecord
 from mvkl.quarantine import Reason
 from mvkl.splits import assign_splits, leakage_problems, patient_labels
@@ -68,6 +70,7 @@ class PlanImage:
     patient_id: str
     size: int
     mtime_ns: int
+    lesion: LesionCrop | None = None  # lesion views: where to cut (mvkl.dicom.lesionview)
 
 
 @dataclass
@@ -121,6 +124,7 @@ def build_plan(
     existing_splits: Mapping[str, int] | None = None,
     existing_labels: Mapping[str, int] | None = None,
     n_existing_sources: int = 0,
+    lesion_views: tuple[float, float] | None = None,
 ) -> Plan:
     """Build the plan (see the module docstring).
 
@@ -174,6 +178,7 @@ def build_plan(
         seen_lumps.add(lump_id)
         pl = PlanLump(rec, lump_id, patient, pseudonym("exam", f"{rec.dataset}\x1f{rec.exam_key}"),
                       -1, src_index.get(rec.batch, n_existing_sources))
+        no_location = 0
         for view in VIEWS:
             ref = rec.images.get(view)
             if ref is None:
@@ -184,6 +189,15 @@ def build_plan(
                                                    "file named in the table not found", ref.rel))
                 continue
             key = str(ref.path.resolve())
+            crop = None
+            if lesion_views is not None:  # one lesion view per lump and view, never a centre crop
+                if not ref.lesions:
+                    quarantined.append(QuarantineEntry(rec.row.table, rec.row.row, view, Reason.NO_LESION_LOCATION,
+                                                       "no lesion location for this view", ref.rel))
+                    no_location += 1
+                    continue
+                crop = LesionCrop(union_box(ref.lesions), *lesion_views)
+                key += "\x1f" + lump_id
             if key in image_of_path:
                 idx = image_of_path[key]
                 if images[idx].patient_id != patient:
@@ -194,11 +208,16 @@ def build_plan(
                 continue
             image_of_path[key] = len(images)
             pl.image[view] = len(images)
-            images.append(PlanImage(ref.path, ref.rel, view, pseudonym("image", f"{rec.dataset}\x1f{ref.rel}"),
-                                    patient, st[0], st[1]))
+            image_key = f"{rec.dataset}\x1f{ref.rel}" + ("" if crop is None else f"\x1f{lump_id}")
+            images.append(PlanImage(ref.path, ref.rel, view, pseudonym("image", image_key), patient, st[0], st[1],
+                                    crop))
         if not pl.image:
-            quarantined.append(QuarantineEntry(rec.row.table, rec.row.row, None, Reason.NO_IMAGES,
-                                               "no readable image for this lump"))
+            if no_location:
+                quarantined.append(QuarantineEntry(rec.row.table, rec.row.row, None, Reason.NO_LESION_LOCATION,
+                                                   "lesion views: no view of this lump has a lesion location"))
+            else:
+                quarantined.append(QuarantineEntry(rec.row.table, rec.row.row, None, Reason.NO_IMAGES,
+                                                   "no readable image for this lump"))
             continue
         lumps.append(pl)
 

@@ -89,7 +89,8 @@ CASES = [  # laterality, MONOCHROME1, source shape, box (xmin, ymin, xmax, ymax)
 ]
 
 
-def _write_source(src: Path) -> None:
+def _write_source(src: Path, unlocated: bool = False) -> None:
+    """One lump per case; ``unlocated`` adds a lump without a box (both views)."""
     rows = []
     for k, (lat, mono1, (h, w), box) in enumerate(CASES):
         extra = {"PhotometricInterpretation": "MONOCHROME1"} if mono1 else {}
@@ -100,6 +101,9 @@ def _write_source(src: Path) -> None:
                      "mlo_path": f"p{k}_MLO.dcm", "label": "malignant" if k % 2 else "benign",
                      "xmin": box[0], "ymin": box[1], "xmax": box[2], "ymax": box[3],
                      "lesion_kind": "mass" if k % 2 else "calcification"})
+    if unlocated:
+        rows.append({**rows[0], "patient_id": "px", "study_id": "sx", "xmin": None, "ymin": None, "xmax": None,
+                     "ymax": None, "lesion_kind": None})
     pl.DataFrame(rows).write_csv(src / "manifest.csv")
 
 
