@@ -26,6 +26,12 @@ def _render(doc: dict[str, Any]) -> None:
         t.add_row(name, str(s["patients"]), str(s["lumps"]), *(str(s["labels"][k]) for k in
                                                                ("malignant", "benign", "unknown")), str(s["images"]))
     con.print(t)
+    les, kind = doc.get("lesions") or {}, str(doc.get("image_kind", "whole"))
+    kind_text = (f"lesion-centred crops (side {kind.partition(':')[2]} x the lesion's size)"
+                 if kind.startswith("lesion") else "whole views")
+    con.print(f"images: {kind_text}; lesion boxes "
+              + (f"{les['boxes']} on {les['images_with_box']} images ("
+                 + ", ".join(f"{k} {n}" for k, n in les["kinds"].items()) + ")" if les.get("boxes") else "none"))
     v = doc["views"]
     con.print("views: lumps " + ", ".join(f"{k} {n}" for k, n in v["lumps"].items())
               + "; images " + ", ".join(f"{k} {n}" for k, n in v["images"].items() if n))

@@ -104,6 +104,8 @@ def _describe(path: str | Path, violations: list[str]) -> dict[str, Any]:
             "reports": {"present": len(reports),
                         "mean_chars": round(float(np.mean([len(r) for r in reports])), 1) if reports else 0.0},
             "images_flipped": int(IM["flipped"].sum()),
+            "image_kind": st.views,
+            "lesions": _lesion_summary(st),
             "deid": a.get("deid", {}),
             "key_fingerprint": a.get("key_fingerprint", ""),
             "sources": a.get("sources", []),
@@ -111,6 +113,15 @@ def _describe(path: str | Path, violations: list[str]) -> dict[str, Any]:
             "violations": violations,
         }
     return doc
+
+
+def _lesion_summary(st: Store) -> dict[str, Any]:
+    """Counts of the ``/lesions`` group: boxes, images with a box, boxes by kind."""
+    les = st.lesions()
+    names = st.lesion_kinds or ["unknown"]
+    kinds = collections.Counter(names[int(k)] if int(k) < len(names) else "unknown" for k in les["kind"])
+    return {"boxes": int(les["image"].shape[0]), "images_with_box": len(set(les["image"].tolist())),
+            "kinds": dict(sorted(kinds.items()))}
 
 
 def preview_cells(cc: Any, mlo: Any, chosen: list[int]) -> list[tuple[int, int, str]]:
@@ -134,6 +145,7 @@ def preview_sheet(path: str | Path, out: str | Path, n_lumps: int = 12, seed: in
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
 
     with Store(path) as st:
         L, IM = st.lumps, st.images_meta
@@ -148,6 +160,8 @@ def preview_sheet(path: str | Path, out: str | Path, n_lumps: int = 12, seed: in
                 if p and len(chosen) < n_lumps:
                     chosen.append(int(p.pop(0)))
         cells = preview_cells(L["cc"], L["mlo"], chosen)
+        les = st.lesions()
+        les_image, boxes = les["image"], les["box"]
         cols = 6
         rows = max(1, -(-len(cells) // cols))
         top = 255 if st.info.pixel_dtype == "uint8" else 65535
@@ -163,6 +177,9 @@ def preview_sheet(path: str | Path, out: str | Path, n_lumps: int = 12, seed: in
                 ax.set_title(f"{split} {lab}", fontsize=7)
                 continue
             ax.imshow(st.image(idx), cmap="gray", vmin=0, vmax=top, interpolation="nearest")
+            for x0, y0, x1, y1 in boxes[les_image == idx]:  # lesion boxes, pixel edges -> imshow's centres
+                ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, edgecolor="red",
+                                       linewidth=0.8))
             lat = SC.LATERALITY_CODES[int(IM["laterality"][idx])]
             vcode = SC.VIEW_CODES[int(IM["view"][idx])]
             ax.set_title(f"{split} · {lab}\n{lat} {vcode}" + (" (flipped)" if IM["flipped"][idx] else ""),

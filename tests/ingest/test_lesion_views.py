@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -102,3 +105,16 @@ def test_lesion_view_ingest_resumes(lesion_view_store: tuple[Path, dict[str, obj
                                  append=True))
 
 
+
+
+def test_info_says_which_views_and_preview_draws_boxes(lesion_view_store: tuple[Path, dict[str, object]],
+                                                       tmp_path: Path, run_cli: Callable[..., Any]) -> None:
+    out, _ = lesion_view_store
+    res = run_cli("info", out)
+    assert res.exit_code == 0 and "lesion-centred crops (side 2.5" in res.stdout
+    assert "lesion boxes 8 on 8 images" in res.stdout
+    res = run_cli("info", out, "--json")
+    doc = json.loads(res.stdout)
+    assert doc["image_kind"] == "lesion:2.5" and doc["lesions"]["kinds"] == {"calcification": 4, "mass": 4}
+    sheet = tmp_path / "sheet.png"
+    assert run_cli("info", out, "--preview", sheet).exit_code == 0 and sheet.stat().st_size > 0
