@@ -154,6 +154,9 @@ def load_image(path: str | os.PathLike[str], policy: PixelPolicy = PixelPolicy()
                lesion: LesionCrop | None = None) -> ProcessedImage:
     """Read, validate, de-identify and render one DICOM image (module docstring).
 
+    ``lesion`` (:class:`mvkl.dicom.lesionview.LesionCrop`) renders a lesion view instead of the
+    whole view: a square around the lesion at source resolution (that module's docstring).
+
     Raises :class:`~mvkl.quarantine.QuarantineError` for every bad file; its ``detail`` never
     holds identifiers or paths. Unexpected failures inside a file become ``undecodable``.
     """
