@@ -33,8 +33,13 @@ import numpy as np
 from mvkl.errors import InputError, MvklError
 from mvkl.fsutil import atomic_path
 
-__all__ = ["CamResult", "grad_cam", "malignant_score", "overlay_rgb", "resolve_layer", "save_overlay",
-           "save_sheet"]
+__all__ = ["BoxScore", "CamResult", "box_score", "box_summary", "grad_cam", "malignant_score", "overlay_rgb",
+           "resolve_layer", "save_overlay", "save_sheet"]
+
+#: Pointing-game tolerance in stored pixels: the CAM's peak counts as a hit within this distance
+#: of a lesion box (Zhang et al., "Top-down neural attention by excitation backprop", ECCV 2016,
+#: use 15 px at 224 px; a stored lesion view or whole view is smaller).
+POINTING_TOLERANCE = 1.0
 
 _PREFIXES = ("", "encoder.trunk.", "trunk.", "image_encoder.trunk.", "encoder.")
 
@@ -144,6 +149,60 @@ def grad_cam(module: Any, x: Any, layer: Any, *, out_size: tuple[int, int] | Non
         module.train(was_training)
 
 
+# --- scoring against lesion boxes ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BoxScore:
+    """How a CAM agrees with an image's lesion boxes (stored pixels).
+
+    Attributes:
+        energy_in_box: share of the CAM's mass ``Σ cam`` on pixels whose centre lies in a box
+            (None for an all-zero CAM).
+        hit: pointing game: the CAM's peak (first maximum, pixel centre) lies within the tolerance
+            of a box; False for an all-zero CAM (it points nowhere).
+        peak: (row, col) of that peak.
+    """
+
+    energy_in_box: float | None
+    hit: bool
+    peak: tuple[int, int]
+
+
+def _inside(boxes: np.ndarray, y: np.ndarray, x: np.ndarray, tol: float) -> np.ndarray:
+    """Whether the points (pixel centres) lie in any box grown by ``tol`` on each side."""
+    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    yy, xx = np.asarray(y, dtype=np.float64)[..., None], np.asarray(x, dtype=np.float64)[..., None]
+    return ((xx >= b[:, 0] - tol) & (xx <= b[:, 2] + tol) & (yy >= b[:, 1] - tol) & (yy <= b[:, 3] + tol)).any(-1)
+
+
+def box_score(cam: np.ndarray, boxes: np.ndarray, tolerance: float = POINTING_TOLERANCE) -> BoxScore:
+    """Score one CAM ``(H, W)`` (non-negative, the stored image's frame) against ``boxes``
+    ``(k, 4)`` = xmin, ymin, xmax, ymax in stored pixel edges (a pixel ``(r, c)`` has its centre at
+    ``(r + 0.5, c + 0.5)``): the energy share inside the boxes and the pointing-game hit."""
+    c = np.clip(np.asarray(cam, dtype=np.float64), 0.0, None)
+    h, w = c.shape
+    yy, xx = np.mgrid[0:h, 0:w] + 0.5
+    inside = _inside(boxes, yy, xx, 0.0)
+    total = float(c.sum())
+    peak = tuple(int(v) for v in np.unravel_index(int(np.argmax(c)), c.shape))
+    if total <= 0:
+        return BoxScore(None, False, peak)  # type: ignore[arg-type]
+    hit = bool(_inside(boxes, np.array([peak[0] + 0.5]), np.array([peak[1] + 0.5]), float(tolerance))[0])
+    return BoxScore(float(c[inside].sum()) / total, hit, peak)  # type: ignore[arg-type]
+
+
+def box_summary(scores: Sequence[BoxScore | None], tolerance: float = POINTING_TOLERANCE) -> dict[str, Any]:
+    """Over the images that have a box (``None``: no box): how many, the mean energy share inside
+    the box (over CAMs that are not all zero) and the pointing-game hit rate."""
+    have = [s for s in scores if s is not None]
+    energy = [s.energy_in_box for s in have if s.energy_in_box is not None]
+    return {"images_with_box": len(have), "tolerance_px": float(tolerance),
+            "energy_in_box_mean": round(float(np.mean(energy)), 4) if energy else None,
+            "pointing_hit_rate": round(sum(s.hit for s in have) / len(have), 4) if have else None,
+            "pointing_hits": int(sum(s.hit for s in have))}
+
+
 # --- pictures ------------------------------------------------------------------------------------
 
 
@@ -229,7 +288,8 @@ def save_sheet(path: str | os.PathLike[str], images: Sequence[np.ndarray], cams:
 def write_cams(module: Any, items: Sequence[Any], out_dir: str | os.PathLike[str], *, layer: str = "layer3",
                input_size: int, device: Any = None, batch_size: int = 16, probs: Sequence[float] | None = None,
                save_arrays: bool = False, title: str = "Grad-CAM", per_row: int = 6, sheet_limit: int = 48,
-               on_batch: Callable[[int], None] | None = None) -> dict[str, Any]:
+               on_batch: Callable[[int], None] | None = None, boxes: Sequence[np.ndarray | None] | None = None,
+               tolerance: float = POINTING_TOLERANCE) -> dict[str, Any]:
     """Grad-CAM overlays of ``items`` (:class:`mvkl.analysis.inputs.InputImage` with pixels) into
     ``out_dir``: ``cam_<position>_<key>.png`` per image (image | overlay), ``cam_sheet.png`` (the
     first ``sheet_limit`` images, captioned), and with ``save_arrays`` ``cam_arrays.npz`` (``cam``
@@ -238,8 +298,11 @@ def write_cams(module: Any, items: Sequence[Any], out_dir: str | os.PathLike[str
     positions and keys (hashes or pseudonyms), never source names. Such files left in ``out_dir`` by
     a previous run are removed once the new maps are computed.
 
+    ``boxes`` (one ``(k, 4)`` array of stored-pixel lesion boxes or None per item, as ``items``)
+    scores each CAM against its boxes (:func:`box_score`).
+
     Returns ``{"layer", "overlays": [file names], "sheet", "sheet_images", "arrays", "score": [...],
-    "peak": [(y, x)], "positions"}``.
+    "peak": [(y, x)], "positions", "box_scores": [BoxScore | None], "boxes": box_summary}``.
     """
     import torch
 
@@ -288,6 +351,10 @@ def write_cams(module: Any, items: Sequence[Any], out_dir: str | os.PathLike[str
                                 prob=np.asarray([pmap.get(it.position, np.nan) for it in ok], np.float64),
                                 key=np.asarray([it.key for it in ok]), position=np.asarray([it.position for it in ok]))
     peaks = [tuple(int(v) for v in np.unravel_index(int(np.argmax(c)), c.shape)) for c in cams]
+    bmap = dict(zip([it.position for it in items], boxes, strict=True)) if boxes is not None else {}
+    bs = [None if bmap.get(it.position) is None or not len(bmap[it.position])
+          else box_score(c, bmap[it.position], tolerance) for it, c in zip(ok, cams, strict=True)]
     return {"layer": layer, "overlays": names, "sheet": sheet.name, "sheet_images": k,
             "arrays": arrays.name if arrays else None,
-            "score": scores, "peak": peaks, "positions": [it.position for it in ok]}
+            "score": scores, "peak": peaks, "positions": [it.position for it in ok],
+            "box_scores": bs, "boxes": box_summary(bs, tolerance) if boxes is not None else None}

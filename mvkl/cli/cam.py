@@ -20,13 +20,23 @@ def _render(doc: dict[str, Any]) -> None:
 
     con = stdout_console()
     t = Table(title=f"Grad-CAM of {doc['model']} at {doc['layer']} ({doc['source']})")
-    for col in ("input", "view", "label", "p(malignant)", "overlay"):
-        t.add_column(col, justify="right" if col == "p(malignant)" else "left")
+    boxes = doc.get("boxes")
+    cols = ("input", "view", "label", "p(malignant)", *(("CAM in box", "peak in box") if boxes else ()), "overlay")
+    for col in cols:
+        t.add_column(col, justify="right" if col in ("p(malignant)", "CAM in box") else "left")
     for r in doc["images"]:
-        p = r.get("probability")
+        p, e = r.get("probability"), r.get("cam_in_box")
+        score = (("-" if e is None else f"{e:.1%}", {True: "hit", False: "miss"}.get(r.get("pointing_hit"), "-"))
+                 if boxes else ())
         t.add_row(r["input"], f"{r['view']} {r['laterality']}", r.get("label") or "",
-                  "-" if p is None else f"{p:.3f}", r.get("overlay") or f"quarantined: {r['reason']}")
+                  "-" if p is None else f"{p:.3f}", *score, r.get("overlay") or f"quarantined: {r['reason']}")
     con.print(t)
+    if boxes:
+        e, hr = boxes["energy_in_box_mean"], boxes["pointing_hit_rate"]
+        con.print(f"lesion boxes: {boxes['images_with_box']} image(s); mean CAM energy in the box "
+                  + ("-" if e is None else f"{e:.1%}") + "; pointing game "
+                  + ("-" if hr is None else f"{boxes['pointing_hits']}/{boxes['images_with_box']} = {hr:.1%}")
+                  + f" (tolerance {boxes['tolerance_px']:g} px)")
     con.print(f"contact sheet: {doc['sheet']}" + (f"; arrays: {doc['arrays']}" if doc.get("arrays") else ""))
     if doc.get("quarantined"):
         con.print(f"{doc['quarantined']} input(s) quarantined (see the table)")
@@ -72,6 +82,9 @@ def register(root: typer.Typer) -> None:
         per_row: Annotated[int, typer.Option("--per-row", min=1, max=12, help="Images per band of the sheet.")] = 6,
         batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Images per forward pass.")] = 16,
         device: Annotated[str, typer.Option("--device", help="auto | cpu | cuda | cuda:N.")] = "auto",
+        tolerance: Annotated[float, typer.Option("--pointing-tolerance", min=0.0, help="Store with lesion boxes: "
+                                                 "the CAM's peak is a pointing-game hit within this many stored "
+                                                 "pixels of a box.")] = 1.0,
         json_out: JsonOpt = False,
         quiet: QuietOpt = False,
     ) -> None:
@@ -102,6 +115,9 @@ def register(root: typer.Typer) -> None:
             with Store(inputs[0]) as st:
                 items = select_store_images(st, split, label=label, limit=limit,
                                             ids=[s for s in ids.split(",") if s.strip()] if ids else None)
+                les = st.lesions()
+                boxes_of = ({int(r): les["box"][les["image"] == r] for r in set(les["image"].tolist())}
+                            if len(les["image"]) else None)
             if not items:
                 raise InputError(f"no image selected (split {split}, label {label})", file=display_path(inputs[0]),
                                  code="empty-selection")
@@ -117,6 +133,7 @@ def register(root: typer.Typer) -> None:
             size, dtype = pixel_size(card, image_size)
             items = load_dicom_inputs(files, size, pixel_dtype=dtype, hasher=hasher)
             source = f"{len(files)} DICOM file(s)"
+            boxes_of = None
         ok = [it for it in items if it.ok]
         if not ok:
             raise InputError("every input was quarantined: nothing to explain", code="all-quarantined")
@@ -124,7 +141,10 @@ def register(root: typer.Typer) -> None:
         pmap = dict(zip([it.position for it in ok], probs.tolist(), strict=True))
         res = write_cams(net, ok, out, layer=layer, input_size=input_size, device=dev, batch_size=batch_size,
                          probs=[pmap[it.position] for it in ok], save_arrays=save_arrays, per_row=per_row,
-                         title=f"Grad-CAM at {layer} (malignant logit) · {display_path(model)}")
+                         title=f"Grad-CAM at {layer} (malignant logit) · {display_path(model)}",
+                         boxes=None if boxes_of is None else [boxes_of.get(int(it.row)) for it in ok],  # type: ignore[arg-type]
+                         tolerance=tolerance)
+        bscore = dict(zip(res["positions"], res["box_scores"], strict=True))
         overlay = dict(zip(res["positions"], res["overlays"], strict=True))
         rows = []
         for it in items:
@@ -135,12 +155,16 @@ def register(root: typer.Typer) -> None:
             if store_mode:
                 r["label"] = {1: "malignant", 0: "benign"}.get(it.label, "unknown")
                 r["lump_id"] = it.lump_id
+            if res["boxes"] is not None:
+                b = bscore.get(it.position)
+                r["cam_in_box"] = None if b is None else b.energy_in_box
+                r["pointing_hit"] = None if b is None else b.hit
             if show_paths and not store_mode:
                 r["name"] = it.name
             rows.append(r)
         doc = {"model": display_path(model), "layer": layer, "source": source, "images": rows,
                "quarantined": sum(not it.ok for it in items), "skipped_non_dicom": skipped,
-               "sheet": display_path(out / res["sheet"]),
+               "sheet": display_path(out / res["sheet"]), "boxes": res["boxes"],
                "arrays": display_path(out / res["arrays"]) if res["arrays"] else None,
                "seconds": round(time.perf_counter() - t0, 3)}
         emit(doc, json_out, lambda: _render(doc))
