@@ -20,6 +20,10 @@ then the 35 manifestation columns (by schema name, or by position ``8:-1``), the
 * ``诊断结果``: the report; newlines removed, whitespace stripped.
 * ``BI-RADS``: optional; otherwise parsed from the report.
 * The split comes from the file name (train/valid/test) and is kept after a leakage check.
+* Optional lesion boxes (needed by ``--views lesion``) come from the side file
+  ``annotation/lesions.csv`` (``table, row, lesion_kind, cc_xmin .. mlo_ymax`` in source pixels of
+  the group's first file) that ``mvkl synth`` writes, so that the tables keep the release's 44
+  columns.
 * Batches are numbered ``batch-1``, ``batch-2``, ... in sorted folder-name order (with
   ``--append``, on from the store's last batch: ``first_batch``); folder names (dates) are never
   stored or printed, and tables are named ``batch-k/<stage>`` in messages, as stored.
@@ -27,13 +31,14 @@ then the 35 manifestation columns (by schema name, or by position ``8:-1``), the
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from mvkl.errors import InputError, Problem
-from mvkl.ingest.records import VIEWS, AdapterResult, ImageRef, LumpRecord, RowRef, SourceInfo
+from mvkl.ingest.records import VIEWS, AdapterResult, ImageRef, LumpRecord, RowRef, SourceInfo, SourceLesion
 from mvkl.sources.base import (
     birads_from_report,
     check_options,
@@ -46,6 +51,7 @@ from mvkl.sources.base import (
     read_manifest,
     read_table,
 )
+from mvkl.sources.lesion_columns import LesionColumns
 
 if TYPE_CHECKING:
     import polars as pl
@@ -94,6 +100,58 @@ def parse_view_id(value: str) -> tuple[list[list[str]], str | None]:
     if not groups:
         return [], "malformed view_id (no group)"
     return groups, None
+
+
+LESIONS_FILE = "lesions.csv"
+
+
+def side_boxes(path: Path) -> tuple[dict[tuple[str, int], dict[str, SourceLesion]], list[Problem]]:
+    """``annotation/lesions.csv`` (written by ``mvkl synth``): one row per lump with columns
+    ``table`` (the table's file name), ``row`` (its spreadsheet row), ``lesion_kind`` and the box
+    columns of :mod:`mvkl.sources.lesion_columns` (``cc_xmin .. mlo_ymax``). Kept beside the
+    tables so that these keep the release's 44 columns and positional layout. Returns
+    ``(table, row) -> view -> lesion``."""
+    if not path.is_file():
+        return {}, []
+    label = f"annotation/{path.name}"
+    try:
+        df = read_table(path)
+    except InputError as exc:
+        return {}, [Problem(label, None, None, exc.message, exc.code)]
+    t_col, r_col = find_column(df, ["table"]), find_column(df, ["row"])
+    cols = LesionColumns.find(df, label)
+    problems = cols.problems()
+    if t_col is None or r_col is None:
+        problems.append(Problem(label, None, "table" if t_col is None else "row", "required column missing",
+                                "column-missing"))
+    if problems:
+        return {}, problems
+    data = {c: df.get_column(c).to_list() for c in df.columns}
+
+    def cell(col: str | None, r: int) -> str:
+        v = data[col][r] if col else None
+        return "" if v is None else str(v).strip()
+
+    out: dict[tuple[str, int], dict[str, SourceLesion]] = {}
+    for r in range(df.height):
+        try:
+            key = (cell(t_col, r), int(float(cell(r_col, r))))
+        except ValueError:
+            problems.append(Problem(label, r + 2, column_label(df, str(r_col)), "row must be a row number", "value"))
+            continue
+        found, probs = cols.row(r, r + 2, cell)
+        problems += probs
+        out[key] = found
+    return out, problems
+
+
+def _with_side_boxes(rec: LumpRecord, boxes: Mapping[str, SourceLesion]) -> LumpRecord:
+    """``rec`` with the side file's lesion on each of its images."""
+    if not boxes:
+        return rec
+    images = {v: (dataclasses.replace(ref, lesions=(boxes[v],)) if v in boxes else ref)
+              for v, ref in rec.images.items()}
+    return dataclasses.replace(rec, images=images)
 
 
 class MvklReleaseAdapter:
@@ -148,6 +206,8 @@ class MvklReleaseAdapter:
         warnings: list[str] = []
         sources: dict[str, SourceInfo] = {b: SourceInfo(b, self.name, dataset) for b in batches}
         seen: dict[tuple[str, str, str], RowRef] = {}
+        side, side_problems = side_boxes(source / "annotation" / LESIONS_FILE)
+        problems += side_problems
         for path, stage, batch in info:
             label = f"{ordinal[batch]}/{stage or path.stem}"
             try:
@@ -157,6 +217,7 @@ class MvklReleaseAdapter:
                 continue
             sources[batch].tables += 1
             recs, probs, warns, mapping = self._read_table(df, label, source, batch, stage, dataset)
+            recs = [_with_side_boxes(r, side.get((path.name, r.row.row), {})) for r in recs]
             if not sources[batch].manifest_mapping:
                 sources[batch].manifest_mapping = mapping
             for r in recs:

@@ -211,6 +211,31 @@ def _render_all(cases: CaseSet, stage: Path, image_size: int, lang: str, seed: i
     return results
 
 
+_KIND = {"mass": "mass", "calc": "calcification", "mass+calc": "mass", "signs": "other"}
+LESION_COLUMNS = ("table", "row", "lesion_kind", *(f"{v}_{f}" for v in ("cc", "mlo")
+                                                  for f in ("xmin", "ymin", "xmax", "ymax")))
+
+
+def write_lesion_table(stage: Path, rows: list[Any], boxes: dict[int, dict[str, list[list[float]]]]) -> None:
+    """``annotation/lesions.csv``: per lump row, the lesion box on the first file of its CC and
+    MLO groups in source pixel-edge coordinates (the rendered centre is a pixel index, so its edge
+    coordinate is ``c + 0.5``; the box is the centre ± the lesion radius). Read by the MVKL
+    adapter (:func:`mvkl.sources.mvkl_release.side_boxes`) for ``--views lesion``."""
+    lines = [",".join(LESION_COLUMNS)]
+    for r in rows:
+        cells: list[str] = [r.table.rsplit("/", 1)[-1], str(r.row), _KIND.get(r.lump.kind, "unknown")]
+        for grp in r.view_groups[:2]:
+            hit = [b for b in boxes[r.exam.index].get(grp[0], []) if b[0] == r.lump.index] if grp else []
+            if hit:
+                _, cy, cx, rad = hit[0]
+                cells += [f"{v:.1f}" for v in (cx + 0.5 - rad, cy + 0.5 - rad, cx + 0.5 + rad, cy + 0.5 + rad)]
+            else:
+                cells += [""] * 4
+        cells += [""] * (len(LESION_COLUMNS) - len(cells))
+        lines.append(",".join(cells))
+    (stage / "annotation" / "lesions.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def _finish(cases: CaseSet, stage: Path, results: list[dict[str, Any]], hostile_map: dict[tuple[int, str], str],
             image_size: int, layout: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """Write the tables and the manifest; return (manifest, summary)."""
@@ -228,6 +253,7 @@ def _finish(cases: CaseSet, stage: Path, results: list[dict[str, Any]], hostile_
                 if r.exam.index == e and any(name in grp for grp in r.view_groups)]
         hostile_entries.append({"path": f"{_folder(cases, exam)}/{name}", "kind": kind, "expected": EXPECTED[kind],
                                 "rows": refs})
+    write_lesion_table(stage, rows, boxes)
     lumps_detail = []
     expected_in_store = 0
     for r in rows:
