@@ -32,7 +32,7 @@ def test_predict_on_dicom_equals_eval_on_the_store(ft_setup: dict[str, Path], ru
     assert res.exit_code == 0, res.stderr
     files, skipped = collect_dicom_files([ft_setup["src"]])
     assert doc["counts"] == {"inputs": len(files), "ok": len(files), "quarantined": 0, "skipped_non_dicom": skipped}
-    assert skipped == 4  # the annotation workbooks and synth_manifest.json
+    assert skipped == 5  # the annotation workbooks, lesions.csv and synth_manifest.json
     # eval's probabilities of the stored images (seed 0, the saved classifier), matched by pixels
     preds = pl.read_parquet(ft_setup["eval"] / "predictions.parquet").filter(pl.col("seed") == 0)
     with Store(ft_setup["store"]) as st:
