@@ -132,3 +132,35 @@ def test_random_text_never_breaks_and_counts_match() -> None:
         out, n = scrub_report(text, ["张三", "AB12345"])
         assert n == sum(out.count(p) for p in PLACEHOLDERS.values())
         assert (n == 0) == (out == text)
+
+
+ISSUE_15 = [
+    ("姓名：向美玲", "姓名：[NAME]"),
+    ("患者李丽娟，女，71岁", "患者[NAME]，女，71岁"),
+    ("患者向美玲于2023-01-05复查", "患者[NAME]于[DATE]复查"),
+    ("患者張偉，女", "患者[NAME]，女"),
+    ("Dr ZQRNM8638388", "Dr [NAME]"),
+    ("2023年1月", "[DATE]"),
+    ("05-JAN-2023", "[DATE]"),
+    ("二〇二三年一月五日", "[DATE]"),
+    ("95岁", "90+岁"),
+    ("Patient Beatrice Whitfield, MRN 123", "Patient [NAME], MRN [ID]"),
+    ("Philippa Delacroix tolerated the examination well", "[NAME] tolerated the examination well"),
+    ("Address: 53 Elmwood Avenue", "Address: [ADDRESS]"),
+    ("Comparison with prior exam at Mercy Women's Clinic", "Comparison with prior exam at [INSTITUTION]"),
+    ("电话一三八一二三四五六七八", "电话[PHONE]"),
+    ("家住北京市朝阳区建国路88号，", "家住[ADDRESS]，"),
+]
+
+
+@pytest.mark.parametrize(("text", "want"), ISSUE_15, ids=[c[0][:20] for c in ISSUE_15])
+def test_issue_15_constructions(text: str, want: str) -> None:
+    assert scrub_report(text)[0] == want
+
+
+def test_issue_15_institution_and_clinical_text_kept() -> None:
+    out, _ = scrub_report("于华南理工大学附属第二医院就诊")
+    assert "医院" not in out and "华南" not in out
+    for clinical in ("左乳外上象限10点钟方向见一肿块，大小约1.5cm×1.2cm，边缘毛刺，BI-RADS 4A。",
+                     "Left breast 2 o'clock irregular mass 12 mm, spiculated margins, BI-RADS 4B."):
+        assert scrub_report(clinical) == (clinical, 0)
