@@ -192,7 +192,10 @@ _RULES: tuple[_Rule, ...] = (
                   r"Boulevard|Blvd|Court|Ct|Way|Place|Pl|Terrace|Crescent|Close)\b\.?", 6, "en"),
     _r("address", rf"(?:家住|住址|地址|现住|現住|居住于|居住於)\s*[:：]?\s*(?P<v>[{_CJK}0-9A-Za-z\-]{{2,40}})",
        7, "zh"),
-    _r("institution", rf"(?P<v>[{_CJK}]{{2,24}}?(?:医院|醫院|卫生院|衛生院|诊所|診所|保健院|中心))", 8, "zh"),
+    _r("institution", rf"(?:(?<=[于於在至到赴转轉])|(?<![{_CJK}]))(?!上级|上級|当地|當地|本|我|外|其他|他)"
+                      rf"(?P<v>(?:(?![于於在至到赴转轉曾行])[{_CJK}]){{2,24}}?(?:医院|醫院|卫生院|衛生院|诊所|診所|保健院|"
+                      rf"(?:医学|醫學|影像|体检|體檢|健康|诊断|診斷|筛查|篩查|妇幼|婦幼|肿瘤|腫瘤|卫生|衛生|乳腺)中心))",
+       8, "zh"),
     _r("institution", r"\b(?:[A-Z][A-Za-z'’\-]+[ \t]+){1,5}"
                       r"(?:Hospital|Clinic|Centre|Center|Infirmary|Medical[ \t]+Center)\b",
        8, "en"),
