@@ -7,6 +7,8 @@ import pytest
 
 from mvkl.dicom import scrub_report
 from mvkl.dicom.scrub import PLACEHOLDERS
+from mvkl.manifest import schema as manifest_schema
+from mvkl.synth.narratives import ReportFacts, write_report
 
 # (input, expected output, spans replaced)
 ENGLISH: list[tuple[str, str, int]] = [
@@ -166,3 +168,18 @@ def test_issue_15_institution_and_clinical_text_kept() -> None:
     for clinical in ("左乳外上象限10点钟方向见一肿块，大小约1.5cm×1.2cm，边缘毛刺，BI-RADS 4A。",
                      "Left breast 2 o'clock irregular mass 12 mm, spiculated margins, BI-RADS 4B."):
         assert scrub_report(clinical) == (clinical, 0)
+
+
+def test_synthetic_clinical_reports_are_not_scrubbed() -> None:
+    """Clinical retention: reports with nothing identifying come back unchanged (issue 15)."""
+    rng = np.random.default_rng(0)
+    n_opt = len(manifest_schema.OPTIONS)
+    for i in range(300):
+        facts = ReportFacts(
+            laterality="LR"[i % 2], clock=int(rng.integers(0, 13)), depth=("anterior", "middle", "posterior")[i % 3],
+            size_mm=(float(rng.uniform(3, 40)), float(rng.uniform(3, 30))),
+            kind=("mass", "calcification", "distortion", "asymmetry")[i % 4],
+            manifest=(rng.random(n_opt) < 0.3).astype(np.uint8), birads=("2", "3", "4A", "4B", "5")[i % 5],
+            composition=i % 4)
+        text = write_report(rng, ("zh", "en")[i % 2], facts)
+        assert scrub_report(text) == (text, 0)
