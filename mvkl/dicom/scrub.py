@@ -36,7 +36,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-__all__ = ["PLACEHOLDERS", "scrub_report"]
+__all__ = ["PLACEHOLDERS", "scrub_counts", "scrub_report"]
 
 PLACEHOLDERS: dict[str, str] = {
     "name": "[NAME]", "id": "[ID]", "date": "[DATE]", "time": "[TIME]", "phone": "[PHONE]", "email": "[EMAIL]",
@@ -340,3 +340,16 @@ def scrub_report(text: str, identifiers: Iterable[str] = (), lang: str = "auto")
         pos = end
     out.append(text[pos:])
     return "".join(out), len(spans)
+
+
+def scrub_counts(text: str, identifiers: Iterable[str] = (), lang: str = "auto") -> tuple[str, dict[str, int]]:
+    """Like :func:`scrub_report`, with the number of replaced spans per category (never the values)."""
+    if lang not in ("auto", "en", "zh"):
+        raise ValueError(f"lang must be auto, en or zh, got {lang!r}")
+    if not text:
+        return text, {}
+    spans = _spans(text, list(identifiers), lang)
+    counts: dict[str, int] = {}
+    for _s, _e, kind in spans:
+        counts[kind] = counts.get(kind, 0) + 1
+    return scrub_report(text, identifiers, lang)[0], counts
