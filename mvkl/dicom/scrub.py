@@ -181,9 +181,10 @@ _RULES: tuple[_Rule, ...] = (
     _r("age", r"(?<![\d.])(?P<v>9\d|1[0-4]\d)(?=\s*(?:岁|周岁|歲|-?\s*(?:year|yr)s?[- ]old|\s*y/?o\b))", 6),
     _r("name", rf"(?:患者|病人|受检者|受檢者|姓名|病患)[ \t]*(?P<v>[{_ZH_SURNAMES}][{_CJK}]{{1,2}}?)"
                rf"(?=[，,、。；;\s（(]|于|於|女|男|因|来|來|在|，|$)", 7, "zh", check=_check_zh_name),
-    _r("name", r"\b(?:Patient|Pt\.?|patient)[ \t]+(?P<v>[A-Z][a-z'’\-]+(?:[ \t]+[A-Z][a-z'’\-]+){1,2})", 7, "en",
+    _r("name", rf"(?:{_ZH_LABELS})\s*[:：]\s*(?P<v>[{_ZH_SURNAMES}][{_CJK}]{{2}})", 8, "zh", check=_check_zh_name),
+    _r("name", r"\b(?:Patient|Pt\.?|patient)[ \t]+(?P<v>[A-Z][a-z'’\-]+(?:\s+[A-Z][A-Za-z0-9'’\-]+){1,2})", 7, "en",
        check=_trim_en_name),
-    _r("name", r"(?P<v>\b[A-Z][a-z'’\-]+[ \t]+[A-Z][a-z'’\-]+)(?=[ \t]+(?:tolerated|underwent|presented|presents|"
+    _r("name", r"(?P<v>\b[A-Z][a-z'’\-]+\s+[A-Z][A-Za-z0-9'’\-]+)(?=\s+(?:tolerated|underwent|presented|presents|"
                r"reports|reported|denies|denied|returned|returns|was|is|has|had|attended|complained|noted|declined))",
        8, "en", check=_trim_en_name),
     _r("address", r"(?i:\b(?:address|addr|home|residing\s+at|lives\s+at)\.?\s*[:：]?)[ \t]*(?P<v>\d[^,;.\n]*"
