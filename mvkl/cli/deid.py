@@ -10,7 +10,8 @@ from typing import Annotated
 
 import typer
 
-from mvkl.cli.common import JsonOpt, QuietOpt, command, emit, example
+from mvkl.cli.common import JsonOpt, QuietOpt, command, emit, example, print_json
+from mvkl.deid.bench import evaluate, make_corpus
 from mvkl.dicom.scrub import scrub_counts
 from mvkl.errors import InputError
 
@@ -79,3 +80,20 @@ def register(root: typer.Typer) -> None:
             doc = {"replaced": dict(sorted(counts.items())), "total": sum(counts.values())}
             emit(doc, json_out, lambda: typer.echo(
                 ", ".join(f"{k} {n}" for k, n in doc["replaced"].items()) or "nothing replaced", err=out is None))
+
+
+def register_bench(bench_app: typer.Typer) -> None:
+    """Add `mvkl bench deid` (recall per category on a seeded dev and a held-out corpus)."""
+
+    @bench_app.command("deid", epilog=example("mvkl bench deid --n 2400 --json"))
+    @command
+    def bench_deid(
+        n: Annotated[int, typer.Option("--n", min=20, help="Sentences per corpus (half zh, half en).")] = 2400,
+        json_out: JsonOpt = False,
+        quiet: QuietOpt = False,
+    ) -> None:
+        """Scrubber recall (no surviving fragment) and clinical-word retention, dev and held-out corpora."""
+        doc = {"bench": "deid",
+               "development": evaluate(make_corpus(n, seed=0, templates="even")),
+               "held_out": evaluate(make_corpus(n, seed=1, templates="all"))}
+        emit(doc, json_out, lambda: print_json(doc))
