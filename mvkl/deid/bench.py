@@ -193,12 +193,15 @@ def make_corpus(n: int, seed: int, templates: str = "all") -> list[Planted]:
     return out
 
 
-def _leaked(value: str, out: str, kind: str) -> bool:
+def _leaked(value: str, out: str, kind: str, context: str = "") -> bool:
+    """A 4-character fragment of ``value`` (the whole value when shorter) survives in ``out``;
+    fragments that the sentence has anyway without the value (``context``) do not count."""
     if kind == "age":
         return f"{value}岁" in out or f"{value}-year" in out
     k = min(4, len(value))
-    low = out.lower()
-    return any(value[i : i + k].lower() in low for i in range(len(value) - k + 1) if value[i : i + k].strip())
+    low, ctx = out.lower(), context.lower()
+    grams = {value[i : i + k].lower() for i in range(len(value) - k + 1)}
+    return any(g.strip() and g in low and g not in ctx for g in grams)
 
 
 def evaluate(corpus: list[Planted], scrub: Callable[[str], str] | None = None) -> dict[str, object]:
@@ -211,7 +214,7 @@ def evaluate(corpus: list[Planted], scrub: Callable[[str], str] | None = None) -
     secs = time.perf_counter() - t0
     for p, out in zip(corpus, outs, strict=True):
         cell = found.setdefault(f"{p.lang}/{p.kind}", [0, 0])
-        cell[0] += not _leaked(p.value, out, p.kind)
+        cell[0] += not _leaked(p.value, out, p.kind, p.text.replace(p.value, ""))
         cell[1] += 1
         words = _CLIN_WORDS[p.lang]
         kept += sum(w in out for w in words)
