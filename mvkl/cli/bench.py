@@ -42,6 +42,7 @@ def render_figures(doc: dict[str, Any]) -> None:
 
 for _name in ENTRIES:
     importlib.import_module(f"mvkl.bench.{_name}").register(app)
+importlib.import_module("mvkl.cli.deid").register_bench(app)
 
 
 def register(root: typer.Typer) -> None:

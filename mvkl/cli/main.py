@@ -12,6 +12,7 @@ from mvkl import __version__
 from mvkl.cli import (
     bench,
     cam,
+    deid,
     demo,
     embed,
     eval_cmd,
@@ -62,7 +63,7 @@ def main(
 
 # Order = order in `mvkl --help`: the pipeline from data to evaluation.
 for _module in (synth, ingest, info, manifest, hamming, pretrain, eval_cmd,
-                embed, retrieve, cam, represent, predict, bench, demo):
+                embed, retrieve, cam, represent, predict, deid, bench, demo):
     _module.register(app)
 
 

@@ -71,6 +71,9 @@ NATIVE_SYNTAXES: dict[str, str] = {
 }
 _DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
 _GRAYSCALE = ("MONOCHROME1", "MONOCHROME2")
+# the defined terms of PS3.3 C.7.6.3.1.2: the only header values a quarantine detail may quote (issue 15)
+_COLOUR_TERMS = frozenset(["RGB", "PALETTE COLOR", "YBR_FULL", "YBR_FULL_422", "YBR_PARTIAL_422", "YBR_PARTIAL_420",
+                           "YBR_ICT", "YBR_RCT", "HSV", "ARGB", "CMYK", "XYB"])
 _EOF_HINTS = ("end of file", "unexpected end", "fewer bytes")
 
 _quiet_lock = threading.RLock()
@@ -235,7 +238,8 @@ def _validate(ds: Dataset, eof: bool, short_by: int = 0) -> Dataset:
     if spp is not None and spp != 1:
         raise QuarantineError(Reason.NOT_GRAYSCALE, f"SamplesPerPixel {spp}")
     if photometric and photometric not in _GRAYSCALE:
-        raise QuarantineError(Reason.NOT_GRAYSCALE, f"PhotometricInterpretation {photometric[:16]}")
+        raise QuarantineError(Reason.NOT_GRAYSCALE, f"PhotometricInterpretation {photometric}" if photometric
+                              in _COLOUR_TERMS else "PhotometricInterpretation is not a defined term")
     missing = [k for k in REQUIRED_IMAGE_TAGS if _int_attr(ds, k) is None and k != "PhotometricInterpretation"]
     if not photometric:
         missing.append("PhotometricInterpretation")

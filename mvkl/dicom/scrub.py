@@ -36,11 +36,18 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-__all__ = ["PLACEHOLDERS", "scrub_report"]
+__all__ = ["PLACEHOLDERS", "scrub_counts", "scrub_report"]
 
 PLACEHOLDERS: dict[str, str] = {
     "name": "[NAME]", "id": "[ID]", "date": "[DATE]", "time": "[TIME]", "phone": "[PHONE]", "email": "[EMAIL]",
+    "address": "[ADDRESS]", "institution": "[INSTITUTION]", "age": "90+",
 }
+
+# common Chinese surnames, simplified and traditional (issue 15: names after 患者 without a label)
+_ZH_SURNAMES = ("王李张張刘劉陈陳杨楊黄黃赵趙吴吳周徐孙孫马馬朱胡郭何高林罗羅郑鄭梁谢謝宋唐许許韩韓冯馮邓鄧曹"
+                "彭曾萧蕭田董袁潘于蒋蔣蔡余杜叶葉程苏蘇魏吕呂丁任沈姚卢盧姜崔钟鍾谭譚陆陸汪范金石廖贾賈夏韦韋"
+                "付方白邹鄒孟熊秦邱江尹薛闫閆段雷侯龙龍史陶黎贺賀顾顧毛郝龚龔邵万萬钱錢严嚴覃武戴莫孔向汤湯")
+_ZH_NUM = "〇零一二三四五六七八九十幺"
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff"
 _FULLWIDTH = str.maketrans({chr(0xFF10 + i): chr(0x30 + i) for i in range(10)}
@@ -168,6 +175,31 @@ _RULES: tuple[_Rule, ...] = (
     _r("name", rf"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Professor|Doctor)\.?[ \t]+(?P<v>{_EN_NAME})", 8, "en",
        check=_trim_en_name),
     _r("name", rf"(?P<v>(?![该此这那本其患某位名各每一两男女老小大])[{_CJK}])(?:女士|先生|小姐|阿姨)", 8, "zh"),
+    _r("date", rf"(?<!\d){_DAY}[-/ ]{_MON}[-/ ]{_YEAR}(?!\d)", 4, "both"),
+    _r("date", rf"[{_ZH_NUM}]{{2,4}}\s*年\s*[{_ZH_NUM}]{{1,2}}\s*月(?:\s*[{_ZH_NUM}]{{1,3}}\s*[日号])?", 4, "zh"),
+    _r("phone", rf"[{_ZH_NUM}]{{7,12}}", 5, "zh"),
+    _r("age", r"(?<![\d.])(?P<v>9\d|1[0-4]\d)(?=\s*(?:岁|周岁|歲|-?\s*(?:year|yr)s?[- ]old|\s*y/?o\b))", 6),
+    _r("name", rf"(?:患者|病人|受检者|受檢者|姓名|病患)[ \t]*(?P<v>[{_ZH_SURNAMES}][{_CJK}]{{1,2}}?)"
+               rf"(?=[，,、。；;\s（(]|于|於|女|男|因|来|來|在|，|$)", 7, "zh", check=_check_zh_name),
+    _r("name", rf"(?:{_ZH_LABELS})\s*[:：]\s*(?P<v>[{_ZH_SURNAMES}][{_CJK}]{{2}})", 8, "zh", check=_check_zh_name),
+    _r("name", r"\b(?:Patient|Pt\.?|patient)[ \t]+(?P<v>[A-Z][a-z'’\-]+(?:\s+[A-Z][A-Za-z0-9'’\-]+){1,2})", 7, "en",
+       check=_trim_en_name),
+    _r("name", r"(?P<v>\b[A-Z][a-z'’\-]+\s+[A-Z][A-Za-z0-9'’\-]+)(?=\s+(?:tolerated|underwent|presented|presents|"
+               r"reports|reported|denies|denied|returned|returns|was|is|has|had|attended|complained|noted|declined))",
+       8, "en", check=_trim_en_name),
+    _r("address", r"(?i:\b(?:address|addr|home|residing\s+at|lives\s+at)\.?\s*[:：]?)[ \t]*(?P<v>\d[^,;.\n]*"
+                  r"|[A-Z][^,;.\n]*)", 7, "en"),
+    _r("address", r"\b\d{1,5}[ \t]+(?:[A-Z][a-z]+[ \t]+){1,3}(?:Avenue|Ave|Street|St|Road|Rd|Lane|Ln|Drive|Dr|"
+                  r"Boulevard|Blvd|Court|Ct|Way|Place|Pl|Terrace|Crescent|Close)\b\.?", 6, "en"),
+    _r("address", rf"(?:家住|住址|地址|现住|現住|居住于|居住於)\s*[:：]?\s*(?P<v>[{_CJK}0-9A-Za-z\-]{{2,40}})",
+       7, "zh"),
+    _r("institution", rf"(?:(?<=[于於在至到赴转轉])|(?<![{_CJK}]))(?!上级|上級|当地|當地|本|我|外|其他|他)"
+                      rf"(?P<v>(?:(?![于於在至到赴转轉曾行])[{_CJK}]){{2,24}}?(?:医院|醫院|卫生院|衛生院|诊所|診所|保健院|"
+                      rf"(?:医学|醫學|影像|体检|體檢|健康|诊断|診斷|筛查|篩查|妇幼|婦幼|肿瘤|腫瘤|卫生|衛生|乳腺)中心))",
+       8, "zh"),
+    _r("institution", r"\b(?:[A-Z][A-Za-z'’\-]+[ \t]+){1,5}"
+                      r"(?:Hospital|Clinic|Centre|Center|Infirmary|Medical[ \t]+Center)\b",
+       8, "en"),
     _r("id", r"(?<![A-Za-z0-9])[A-Za-z]{1,4}[-_]?\d{6,}(?![A-Za-z0-9])", 9),
     _r("id", r"(?<![\d.])\d{8,}(?!\.?\d)", 9),
 )
@@ -270,7 +302,17 @@ def _spans(text: str, identifiers: Iterable[str], lang: str) -> list[tuple[int, 
         if all(end <= s or start >= e for s, e, _ in taken):
             taken.append((start, end, kind))
     taken.sort()
-    return taken
+    return [_whole_token(probe, s, e, k) for s, e, k in taken]
+
+
+def _whole_token(text: str, start: int, end: int, kind: str) -> tuple[int, int, str]:
+    """Widen a span's end to the whole Latin/digit token it stops inside (``Dr ZQRNM8638388`` -> ``Dr [NAME]``),
+    so that no fragment of an identifier survives (issue 15). Ages keep their exact span."""
+    if kind == "age":
+        return start, end, kind
+    while end < len(text) and text[end].isascii() and text[end].isalnum() and text[end - 1].isalnum():
+        end += 1
+    return start, end, kind
 
 
 def scrub_report(text: str, identifiers: Iterable[str] = (), lang: str = "auto") -> tuple[str, int]:
@@ -299,3 +341,16 @@ def scrub_report(text: str, identifiers: Iterable[str] = (), lang: str = "auto")
         pos = end
     out.append(text[pos:])
     return "".join(out), len(spans)
+
+
+def scrub_counts(text: str, identifiers: Iterable[str] = (), lang: str = "auto") -> tuple[str, dict[str, int]]:
+    """Like :func:`scrub_report`, with the number of replaced spans per category (never the values)."""
+    if lang not in ("auto", "en", "zh"):
+        raise ValueError(f"lang must be auto, en or zh, got {lang!r}")
+    if not text:
+        return text, {}
+    spans = _spans(text, list(identifiers), lang)
+    counts: dict[str, int] = {}
+    for _s, _e, kind in spans:
+        counts[kind] = counts.get(kind, 0) + 1
+    return scrub_report(text, identifiers, lang)[0], counts

@@ -146,6 +146,16 @@ def test_structural_reasons(tmp_path: Path) -> None:
     assert _reason(rgb).reason is Reason.NOT_GRAYSCALE
     pal = write_mg(tmp_path / "pal.dcm", img, extra={"PhotometricInterpretation": "PALETTE COLOR"})
     assert _reason(pal).reason is Reason.NOT_GRAYSCALE
+    assert _reason(pal).detail == "PhotometricInterpretation PALETTE COLOR"  # a defined term may be quoted
+
+
+def test_quarantine_detail_never_quotes_a_free_header_value(tmp_path: Path) -> None:
+    """A header value is attacker-controlled text: only closed vocabularies are quoted (issue 15)."""
+    img = phantom(64, 48)
+    bad = write_mg(tmp_path / "p.dcm", img, extra={"PhotometricInterpretation": "WHITFIELD BEA"})
+    err = _reason(bad)
+    assert err.reason is Reason.NOT_GRAYSCALE
+    assert "whitfield" not in str(err).lower() and "bea" not in err.detail.lower()
 
 
 @pytest.mark.filterwarnings("ignore:Invalid value for VR UI")

@@ -7,6 +7,8 @@ import pytest
 
 from mvkl.dicom import scrub_report
 from mvkl.dicom.scrub import PLACEHOLDERS
+from mvkl.manifest import schema as manifest_schema
+from mvkl.synth.narratives import ReportFacts, write_report
 
 # (input, expected output, spans replaced)
 ENGLISH: list[tuple[str, str, int]] = [
@@ -132,3 +134,52 @@ def test_random_text_never_breaks_and_counts_match() -> None:
         out, n = scrub_report(text, ["张三", "AB12345"])
         assert n == sum(out.count(p) for p in PLACEHOLDERS.values())
         assert (n == 0) == (out == text)
+
+
+ISSUE_15 = [
+    ("姓名：向美玲", "姓名：[NAME]"),
+    ("患者李丽娟，女，71岁", "患者[NAME]，女，71岁"),
+    ("患者向美玲于2023-01-05复查", "患者[NAME]于[DATE]复查"),
+    ("患者張偉，女", "患者[NAME]，女"),
+    ("Dr ZQRNM8638388", "Dr [NAME]"),
+    ("2023年1月", "[DATE]"),
+    ("05-JAN-2023", "[DATE]"),
+    ("二〇二三年一月五日", "[DATE]"),
+    ("95岁", "90+岁"),
+    ("Patient Beatrice Whitfield, MRN 123", "Patient [NAME], MRN [ID]"),
+    ("Philippa Delacroix tolerated the examination well", "[NAME] tolerated the examination well"),
+    ("Address: 53 Elmwood Avenue", "Address: [ADDRESS]"),
+    ("Comparison with prior exam at Mercy Women's Clinic", "Comparison with prior exam at [INSTITUTION]"),
+    ("电话一三八一二三四五六七八", "电话[PHONE]"),
+    ("家住北京市朝阳区建国路88号，", "家住[ADDRESS]，"),
+]
+
+
+@pytest.mark.parametrize(("text", "want"), ISSUE_15, ids=[c[0][:20] for c in ISSUE_15])
+def test_issue_15_constructions(text: str, want: str) -> None:
+    assert scrub_report(text)[0] == want
+
+
+def test_issue_15_institution_and_clinical_text_kept() -> None:
+    assert scrub_report("患者于华南理工大学附属第二医院就诊") == ("患者于[INSTITUTION]就诊", 1)
+    assert scrub_report("曾在北京市第一人民医院行乳腺超声") == ("曾在[INSTITUTION]行乳腺超声", 1)
+    for generic in ("病灶中心见钙化", "建议至上级医院进一步检查"):
+        assert scrub_report(generic) == (generic, 0)
+    for clinical in ("左乳外上象限10点钟方向见一肿块，大小约1.5cm×1.2cm，边缘毛刺，BI-RADS 4A。",
+                     "Left breast 2 o'clock irregular mass 12 mm, spiculated margins, BI-RADS 4B."):
+        assert scrub_report(clinical) == (clinical, 0)
+
+
+def test_synthetic_clinical_reports_are_not_scrubbed() -> None:
+    """Clinical retention: reports with nothing identifying come back unchanged (issue 15)."""
+    rng = np.random.default_rng(0)
+    n_opt = len(manifest_schema.OPTIONS)
+    for i in range(300):
+        facts = ReportFacts(
+            laterality="LR"[i % 2], clock=int(rng.integers(0, 13)), depth=("anterior", "middle", "posterior")[i % 3],
+            size_mm=(float(rng.uniform(3, 40)), float(rng.uniform(3, 30))),
+            kind=("mass", "calcification", "distortion", "asymmetry")[i % 4],
+            manifest=(rng.random(n_opt) < 0.3).astype(np.uint8), birads=("2", "3", "4A", "4B", "5")[i % 5],
+            composition=i % 4)
+        text = write_report(rng, ("zh", "en")[i % 2], facts)
+        assert scrub_report(text) == (text, 0)
