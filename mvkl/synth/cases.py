@@ -268,6 +268,114 @@ def n_batches(exams: int) -> int:
     return 1 if exams < 40 else 2 if exams < 1000 else 4
 
 
+def _draw_patients(
+    rng: np.random.Generator, seed: int, lang: str, exams: int, n_inst: int
+) -> tuple[list[Patient], list[tuple[dt.date, int]]]:
+    """Patients (about 3 % of exams are a patient's second visit) and the date-sorted visits."""
+    n_repeat = round(0.03 * exams) if exams >= 10 else 0
+    n_pat = exams - n_repeat
+    start = dt.date(2018, 1, 1)
+    span = (dt.date(2023, 5, 1) - start).days
+    first_dates = sorted(start + dt.timedelta(days=int(d)) for d in rng.integers(0, span - 400, n_pat))
+    patients: list[Patient] = []
+    visits: list[tuple[dt.date, int]] = []
+    for p in range(n_pat):
+        prng = np.random.default_rng([seed, 2, p])
+        patients.append(Patient(p, draw_identity(prng, lang, first_dates[p].year, p + 1), int(prng.integers(n_inst))))
+        visits.append((first_dates[p], p))
+    for p in rng.choice(n_pat, size=n_repeat, replace=False) if n_repeat else []:
+        visits.append((first_dates[int(p)] + dt.timedelta(days=int(rng.integers(180, 400))), int(p)))
+    visits.sort()
+    return patients, visits
+
+
+def _draw_exam(
+    erng: np.random.Generator, out: CaseSet, e: int, date: dt.date, pat: Patient, exams: int
+) -> Exam:
+    """One exam's header (vendor, station, accession, composition, UIDs) and its view images."""
+    inst = out.institutions[pat.institution]
+    lang, seed, batches = out.lang, out.seed, out.batches
+    nb = len(batches)
+    station = int(erng.integers(len(inst.station_names)))
+    vendor = VENDORS[_STATION_VENDORS[pat.institution % 2][station]]
+    age = (date - pat.identity.birth_date).days // 365
+    acc = f"MG{date:%y%m%d}{e % 10000:04d}" if lang == "zh" else f"A{date:%Y%m%d}{int(erng.integers(10**4)):04d}"
+    exam = Exam(
+        e,
+        pat.index,
+        batches[min(nb - 1, e * nb // max(1, exams))],
+        acc,
+        f"ST{int(erng.integers(10**6)):06d}",
+        date,
+        f"{int(erng.integers(7, 18)):02d}{int(erng.integers(60)):02d}{int(erng.integers(60)):02d}",
+        age,
+        int(erng.choice(4, p=[0.05, 0.3, 0.5, 0.15])),
+        vendor,
+        station,
+        make_uid(seed, "study", e),
+        int(erng.integers(2**31)),
+    )
+    _add_images(exam, erng, seed, uid_names=(batches.index(exam.batch) % 2 == 1))
+    return exam
+
+
+def _draw_lumps(erng: np.random.Generator, out: CaseSet, exam: Exam, pat: Patient, lump_index: int) -> int:
+    """Append the exam's lumps (clinical record, location, size, report, remark); return the next
+    lump index. About 3.5 % of exams have a second lump (MVKL: 2,764 lumps in 2,671 exams), in
+    the other breast: two rows never share (patient_id, study_id, view_id), the table's lump key."""
+    lang = out.lang
+    n_lumps = 1 + int(erng.random() < 0.035)
+    first = "L" if erng.random() < 0.52 else "R"
+    for k in range(n_lumps):
+        lat = first if k == 0 else ("R" if first == "L" else "L")
+        clin = draw_clinical(erng)
+        clock, depth, dfrac, radial = _place(erng, lat)
+        size = _size(erng, clin)
+        planted = _plant(erng, lang, pat.identity, exam.date) if erng.random() < 0.08 else ()
+        out.identifiers.update(v for _, v in planted)
+        report = write_report(
+            erng,
+            lang,
+            ReportFacts(lat, clock, depth, size, clin.kind, clin.manifest, clin.birads, exam.composition, planted),
+        )
+        remark = _REMARKS[lang][int(erng.integers(5))] if erng.random() < 0.1 else ""
+        if erng.random() < 0.01:
+            remark = (remark + " " if remark else "") + ("联系电话" if lang == "zh" else "tel ") + pat.identity.phone
+            out.identifiers.add(pat.identity.phone)
+        angle = float(erng.uniform(0, np.pi))
+        phrase = location_phrases(lang, lat, clock, depth)[1]
+        exam.lumps.append(
+            Lump(lump_index, exam.index, lat, clin, clock, depth, dfrac, radial, size, angle, report, phrase,
+                 remark, int(erng.integers(2**31)))
+        )
+        lump_index += 1
+    return lump_index
+
+
+def _collect_identifiers(out: CaseSet) -> None:
+    """Every identifying string of patients, institutions and exams, for the de-identification
+    checks (nothing of these may survive ingest)."""
+    for pat in out.patients:
+        ident = pat.identity
+        out.identifiers.update(
+            [ident.patient_id, ident.dicom_name, ident.display_name, ident.birth_date_str, ident.phone,
+             ident.address, *ident.other_ids, *ident.dicom_name.split("=")]
+        )
+    for inst in out.institutions:
+        people = [part for pn in (*inst.doctors, *inst.operators) for part in (pn, *pn.split("="))]
+        out.identifiers.update(
+            [inst.name, inst.address, inst.phone, *inst.station_names, *inst.device_serials,
+             *inst.detector_ids, *people]
+        )
+    for ex in out.exams:
+        out.identifiers.update(
+            [ex.study_id, ex.study_number, ex.date.strftime("%Y%m%d"), ex.study_uid,
+             *(im.sop_uid for im in ex.images), *(im.series_uid for im in ex.images),
+             *(frame_of_reference_uid(out.seed, ex.index, lat) for lat in ("L", "R"))]
+        )
+    out.identifiers.discard("")
+
+
 def draw_cases(exams: int, seed: int = 0, lang: str = "en", image_size: int = 1024) -> CaseSet:
     """Draw ``exams`` synthetic exams with their lumps, reports, labels and identities.
 
@@ -278,133 +386,16 @@ def draw_cases(exams: int, seed: int = 0, lang: str = "en", image_size: int = 10
         raise ValueError(f"lang must be 'en' or 'zh', got {lang!r}")
     rng = np.random.default_rng([seed, 0x5EED])
     insts = [draw_institution(np.random.default_rng([seed, 1, k]), lang) for k in range(2 if exams >= 20 else 1)]
-    n_repeat = round(0.03 * exams) if exams >= 10 else 0
-    n_pat = exams - n_repeat
-    start = dt.date(2018, 1, 1)
-    span = (dt.date(2023, 5, 1) - start).days
-    first_dates = sorted(start + dt.timedelta(days=int(d)) for d in rng.integers(0, span - 400, n_pat))
-    patients: list[Patient] = []
-    visits: list[tuple[dt.date, int]] = []
-    for p in range(n_pat):
-        prng = np.random.default_rng([seed, 2, p])
-        patients.append(
-            Patient(p, draw_identity(prng, lang, first_dates[p].year, p + 1), int(prng.integers(len(insts))))
-        )
-        visits.append((first_dates[p], p))
-    for p in rng.choice(n_pat, size=n_repeat, replace=False) if n_repeat else []:
-        visits.append((first_dates[int(p)] + dt.timedelta(days=int(rng.integers(180, 400))), int(p)))
-    visits.sort()
-    nb = n_batches(exams)
-    batches = list(BATCH_NAMES[:nb])
-    out = CaseSet(seed, lang, insts, patients, [], batches)
+    patients, visits = _draw_patients(rng, seed, lang, exams, len(insts))
+    out = CaseSet(seed, lang, insts, patients, [], list(BATCH_NAMES[: n_batches(exams)]))
     lump_index = 0
     for e, (date, p) in enumerate(visits):
         erng = np.random.default_rng([seed, 3, e])
-        pat = patients[p]
-        inst = insts[pat.institution]
-        station = int(erng.integers(len(inst.station_names)))
-        vendor = VENDORS[_STATION_VENDORS[pat.institution % 2][station]]
-        age = (date - pat.identity.birth_date).days // 365
-        acc = f"MG{date:%y%m%d}{e % 10000:04d}" if lang == "zh" else f"A{date:%Y%m%d}{int(erng.integers(10**4)):04d}"
-        exam = Exam(
-            e,
-            p,
-            batches[min(nb - 1, e * nb // max(1, exams))],
-            acc,
-            f"ST{int(erng.integers(10**6)):06d}",
-            date,
-            f"{int(erng.integers(7, 18)):02d}{int(erng.integers(60)):02d}{int(erng.integers(60)):02d}",
-            age,
-            int(erng.choice(4, p=[0.05, 0.3, 0.5, 0.15])),
-            vendor,
-            station,
-            make_uid(seed, "study", e),
-            int(erng.integers(2**31)),
-        )
-        _add_images(exam, erng, seed, uid_names=(batches.index(exam.batch) % 2 == 1))
-        # About 3.5 % of exams have a second lump (MVKL: 2,764 lumps in 2,671 exams), in the other
-        # breast: two rows never share (patient_id, study_id, view_id), the table's lump key.
-        n_lumps = 1 + int(erng.random() < 0.035)
-        first = "L" if erng.random() < 0.52 else "R"
-        for k in range(n_lumps):
-            lat = first if k == 0 else ("R" if first == "L" else "L")
-            clin = draw_clinical(erng)
-            clock, depth, dfrac, radial = _place(erng, lat)
-            size = _size(erng, clin)
-            planted = _plant(erng, lang, pat.identity, date) if erng.random() < 0.08 else ()
-            out.identifiers.update(v for _, v in planted)
-            report = write_report(
-                erng,
-                lang,
-                ReportFacts(lat, clock, depth, size, clin.kind, clin.manifest, clin.birads, exam.composition, planted),
-            )
-            remark = _REMARKS[lang][int(erng.integers(5))] if erng.random() < 0.1 else ""
-            if erng.random() < 0.01:
-                remark = (
-                    (remark + " " if remark else "") + ("联系电话" if lang == "zh" else "tel ") + pat.identity.phone
-                )
-                out.identifiers.add(pat.identity.phone)
-            exam.lumps.append(
-                Lump(
-                    lump_index,
-                    e,
-                    lat,
-                    clin,
-                    clock,
-                    depth,
-                    dfrac,
-                    radial,
-                    size,
-                    float(erng.uniform(0, np.pi)),
-                    report,
-                    location_phrases(lang, lat, clock, depth)[1],
-                    remark,
-                    int(erng.integers(2**31)),
-                )
-            )
-            lump_index += 1
+        exam = _draw_exam(erng, out, e, date, patients[p], exams)
+        lump_index = _draw_lumps(erng, out, exam, patients[p], lump_index)
         out.exams.append(exam)
     _assign_splits(rng, patients, {ex.patient for ex in out.exams for lump in ex.lumps if lump.label == 1})
-    for pat in patients:
-        ident = pat.identity
-        out.identifiers.update(
-            [
-                ident.patient_id,
-                ident.dicom_name,
-                ident.display_name,
-                ident.birth_date_str,
-                ident.phone,
-                ident.address,
-                *ident.other_ids,
-                *ident.dicom_name.split("="),
-            ]
-        )
-    for inst in insts:
-        people = [part for pn in (*inst.doctors, *inst.operators) for part in (pn, *pn.split("="))]
-        out.identifiers.update(
-            [
-                inst.name,
-                inst.address,
-                inst.phone,
-                *inst.station_names,
-                *inst.device_serials,
-                *inst.detector_ids,
-                *people,
-            ]
-        )
-    for ex in out.exams:
-        out.identifiers.update(
-            [
-                ex.study_id,
-                ex.study_number,
-                ex.date.strftime("%Y%m%d"),
-                ex.study_uid,
-                *(im.sop_uid for im in ex.images),
-                *(im.series_uid for im in ex.images),
-                *(frame_of_reference_uid(seed, ex.index, lat) for lat in ("L", "R")),
-            ]
-        )
-    out.identifiers.discard("")
+    _collect_identifiers(out)
     return out
 
 

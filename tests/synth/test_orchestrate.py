@@ -23,7 +23,9 @@ def test_same_options_give_byte_identical_output_whatever_the_workers(tmp_path: 
     a = generate(tmp_path / "a", exams=16, seed=7, image_size=96, hostile=True, lang="zh", workers=1)
     b = generate(tmp_path / "b", exams=16, seed=7, image_size=96, hostile=True, lang="zh", workers=2)
     da, db = _digest(tmp_path / "a"), _digest(tmp_path / "b")
-    assert da == db and len(da) == a["files"] + 1 + len(a["tables"])
+    # files: the DICOMs, synth_manifest.json, the annotation tables and annotation/lesions.csv
+    assert da == db and len(da) == a["files"] + 1 + len(a["tables"]) + 1
+    assert "annotation/lesions.csv" in da
     assert {k: v for k, v in a.items() if k not in ("seconds", "out_dir")} == \
         {k: v for k, v in b.items() if k not in ("seconds", "out_dir")}
     c = generate(tmp_path / "c", exams=16, seed=8, image_size=96, hostile=True, lang="zh", workers=1)
