@@ -73,6 +73,11 @@ class Pseudonymizer:
         return (Pseudonymizer, (self._key,))
 
 
+#: A key of 32 random bytes has about 30 distinct byte values; fewer than 16 happens with
+#: probability < 1e-20, so such a key was typed or zero-filled, not drawn (issue 18).
+MIN_DISTINCT_KEY_BYTES = 16
+
+
 def _parse_key(text: bytes, shown: str) -> bytes:
     s = text.strip()
     try:
@@ -82,6 +87,10 @@ def _parse_key(text: bytes, shown: str) -> bytes:
     if len(key) != KEY_BYTES:
         raise InputError(f"not an mvkl key file (expected {2 * KEY_BYTES} hex characters)", file=shown,
                          code="bad-key")
+    if len(set(key)) < MIN_DISTINCT_KEY_BYTES:
+        raise InputError(f"the key has too little entropy (fewer than {MIN_DISTINCT_KEY_BYTES} distinct bytes, "
+                         "e.g. all zero): pseudonyms made with it could be recomputed by anyone; use the "
+                         "random key mvkl creates when the file is absent", file=shown, code="bad-key")
     return key
 
 

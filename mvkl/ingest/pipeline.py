@@ -140,6 +140,22 @@ def _completed(out: Path, work_path: Path) -> dict[str, Any] | None:
     return None
 
 
+def check_distinct_paths(opts: IngestOptions, key_path: Path) -> None:
+    """``--out``, ``--quarantine-report``, the key file and the source must be different files
+    (resolved through symlinks), so that no output ever replaces an input or another output
+    (issue 18). Raises InputError (exit 2) before anything is written."""
+    named = [("--out", Path(opts.out)), ("--key-file", key_path), ("SOURCE", Path(opts.source))]
+    if opts.quarantine_report:
+        named.insert(1, ("--quarantine-report", Path(opts.quarantine_report)))
+    named += [("--table", Path(t)) for t in (opts.tables or [])]
+    resolved = [(flag, p.resolve()) for flag, p in named]
+    for i, (fa, pa) in enumerate(resolved):
+        for fb, pb in resolved[i + 1:]:
+            if pa == pb and not {fa, fb} <= {"SOURCE", "--table"}:  # two inputs may coincide
+                raise InputError(f"{fa} and {fb} name the same file; outputs must never replace an input or "
+                                 "another output", file=display_path(named[i][1]), code="usage")
+
+
 def _stage_rate(n: int, t0: float) -> str:
     dt = time.monotonic() - t0
     return f"{n / dt:.1f} img/s" if dt > 0 and n else ""
@@ -179,6 +195,7 @@ def run_ingest(opts: IngestOptions) -> dict[str, Any]:
     timing: dict[str, float] = {}
     adapter = get_adapter(opts.format) if opts.format else detect_format(Path(opts.source))
     key_path = Path(opts.key_file) if opts.key_file else default_key_file()
+    check_distinct_paths(opts, key_path)
 
     # 1. With --append, the store being extended first (same key; its sources number the new
     #    batches, so that table labels in messages match the stored source names).

@@ -1,0 +1,62 @@
+"""Issue 18 item 4: outputs never clobber inputs; low-entropy pseudonym keys are refused."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import pytest
+
+from mvkl.dicom import load_or_create_key
+from mvkl.errors import InputError
+from mvkl.ingest.pipeline import IngestOptions, run_ingest
+from mvkl.synth import generate
+
+
+@pytest.fixture(scope="module")
+def src(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("dist") / "src"
+    generate(root, exams=2, seed=1, image_size=256, workers=1)
+    return root
+
+
+def _opts(src: Path, out: Path, key: Path, **kw: object) -> IngestOptions:
+    return IngestOptions(source=src, out=out, format="mvkl", image_size=32, key_file=key, quiet=True, **kw)  # type: ignore[arg-type]
+
+
+def test_quarantine_report_naming_the_store_is_refused_and_the_store_kept(src: Path, tmp_path: Path) -> None:
+    out, key = tmp_path / "s.h5", tmp_path / "k.key"
+    run_ingest(_opts(src, out, key))
+    before = out.read_bytes()
+    link = tmp_path / "link.json"
+    link.symlink_to(out)  # through a symlink too
+    for qr in (out, link):
+        with pytest.raises(InputError, match="same file"):
+            run_ingest(_opts(src, out, key, overwrite=True, quarantine_report=qr))
+    assert out.read_bytes() == before
+
+
+def test_out_naming_the_key_file_is_refused_and_the_key_kept(src: Path, tmp_path: Path) -> None:
+    key = tmp_path / "k.key"
+    key_text = secrets.token_hex(32) + "\n"
+    key.write_text(key_text)
+    os.chmod(key, 0o600)
+    with pytest.raises(InputError, match="same file"):
+        run_ingest(_opts(src, key, key, overwrite=True))
+    assert key.read_text() == key_text
+
+
+@pytest.mark.parametrize("hexkey", ["00" * 32, "ab" * 32, "0123456789abcdef" * 4])
+def test_low_entropy_keys_are_refused(tmp_path: Path, hexkey: str) -> None:
+    p = tmp_path / "k.key"
+    p.write_text(hexkey + "\n")
+    os.chmod(p, 0o600)
+    with pytest.raises(InputError, match="too little entropy"):
+        load_or_create_key(p)
+
+
+def test_a_random_key_is_accepted(tmp_path: Path) -> None:
+    p = tmp_path / "k.key"
+    created = load_or_create_key(p)
+    assert load_or_create_key(p) == created and len(set(created)) >= 16
