@@ -68,7 +68,11 @@ class Store:
         self._pid: int | None = None
         self._lumps: dict[str, np.ndarray] | None = None
         self._images: dict[str, np.ndarray] | None = None
-        f = self.file
+        try:
+            f = self.file
+        except OSError:  # not HDF5, truncated, or unreadable: a clear exit 2, never a traceback
+            raise InputError("not a readable HDF5 store (no HDF5 signature, truncated or unreadable)",
+                             file=display_path(self.path), code="format") from None
         fmt = f.attrs.get("mvkl_format")
         if fmt is None:
             raise InputError("not an mvkl store (no mvkl_format attribute)", file=display_path(self.path),

@@ -1,4 +1,4 @@
-"""Issue 18 item 4: outputs never clobber inputs; low-entropy pseudonym keys are refused."""
+"""Issue 18: outputs never clobber inputs, low-entropy keys are refused, a non-HDF5 store is exit 2."""
 
 from __future__ import annotations
 
@@ -60,3 +60,12 @@ def test_a_random_key_is_accepted(tmp_path: Path) -> None:
     p = tmp_path / "k.key"
     created = load_or_create_key(p)
     assert load_or_create_key(p) == created and len(set(created)) >= 16
+
+
+def test_append_onto_a_file_that_is_not_hdf5_is_exit_2_and_the_file_kept(src: Path, tmp_path: Path,
+                                                                         run_cli) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "bad.h5"
+    bad.write_bytes(b"not an HDF5 file\n")
+    res = run_cli("ingest", src, "--out", bad, "--append", "--key-file", tmp_path / "k.key", "--quiet")
+    assert res.exit_code == 2 and "Traceback" not in res.stderr and "not a readable HDF5 store" in res.stderr
+    assert bad.read_bytes() == b"not an HDF5 file\n"
