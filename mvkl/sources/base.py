@@ -312,13 +312,18 @@ def parse_age(value: object) -> tuple[float | None, bool]:
     return (age, True) if 0 <= age < 130 else (None, False)
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def normalize_report(value: object) -> str:
     """Report text as the original code uses it (spec method.md §2.1): newlines removed (lines
-    joined without separator) and surrounding whitespace stripped."""
+    joined without separator) and surrounding whitespace stripped; tabs become spaces and other
+    control characters (NUL, ESC, DEL, ...) are removed, so that they never reach the store
+    (a NUL used to pass validation and crash the final write: issue 18)."""
     if value is None:
         return ""
-    text = str(value).replace("\r\n", "\n").replace("\r", "\n")
-    return "".join(text.split("\n")).strip()
+    text = str(value).replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    return _CONTROL.sub("", "".join(text.split("\n"))).strip()
 
 
 # -- manifestation columns ------------------------------------------------------------------------

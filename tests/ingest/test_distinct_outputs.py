@@ -11,6 +11,7 @@ import pytest
 from mvkl.dicom import load_or_create_key
 from mvkl.errors import InputError
 from mvkl.ingest.pipeline import IngestOptions, run_ingest
+from mvkl.store import Store
 from mvkl.synth import generate
 
 
@@ -69,3 +70,20 @@ def test_append_onto_a_file_that_is_not_hdf5_is_exit_2_and_the_file_kept(src: Pa
     res = run_cli("ingest", src, "--out", bad, "--append", "--key-file", tmp_path / "k.key", "--quiet")
     assert res.exit_code == 2 and "Traceback" not in res.stderr and "not a readable HDF5 store" in res.stderr
     assert bad.read_bytes() == b"not an HDF5 file\n"
+
+
+def test_control_characters_in_a_report_cell_never_reach_the_store(src: Path, tmp_path: Path) -> None:
+    study = next(p.parent for p in sorted(src.rglob("*.dcm")))
+    files = sorted(study.glob("*.dcm"))[:2]
+    rel = [f.relative_to(src).as_posix() for f in files]
+    table = tmp_path / "manifest.csv"
+    table.write_text("patient_id,study_id,cc_path,mlo_path,label,report\n"
+                     f"p1,s1,{rel[0]},{rel[1]},malignant,\"mass\x00 in the\x1b upper\touter quadrant\x7f\"\n",
+                     encoding="utf-8")
+    out = tmp_path / "nul.h5"
+    run_ingest(IngestOptions(source=src, out=out, format="csv", tables=[table], image_size=32,
+                             key_file=tmp_path / "k.key", quiet=True))
+    with Store(out) as st:
+        report = st.lumps["report"][0]
+    assert report == "mass in the upper outer quadrant"
+    assert not any(b in out.read_bytes() for b in (b"mass\x00", b"\x1b upper"))
