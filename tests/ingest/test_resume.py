@@ -66,7 +66,9 @@ def test_sigkill_and_resume_equals_uninterrupted(tmp_path: Path, python: str,
         progress.append(journalled())
     assert kills >= 3, "the runs finished too fast to be interrupted; make the inputs bigger"
     assert any(n > 0 for n in progress), progress  # kills landed mid-decode
-    if not out.exists():
+    # Not finished, or killed between the final rename and the removal of the work directory (a
+    # narrow window the kill sometimes hits): one more --resume completes or cleans up.
+    if not out.exists() or out.with_name(out.name + ".partial").exists():
         p = _start(python, env, src, out, key, workers=1)
         _, stderr = p.communicate(timeout=120)
         assert p.returncode == 0, stderr.decode()
