@@ -12,6 +12,8 @@ import h5py
 import numpy as np
 import pytest
 
+from mvkl.ingest.pipeline import run_ingest
+from mvkl.ingest.writer import WorkDir
 from tests.ingest.dicomfiles import make_mvkl_source
 
 
@@ -64,3 +66,23 @@ def run_ok(run_cli: Callable[..., Any], *args: Any) -> Any:
     res = run_cli(*args)
     assert res.exit_code == 0, res.stdout + res.stderr
     return res
+
+
+class Killed(BaseException):
+    """Stands for a kill right after a unit was journalled (:func:`ingest_killed_after`)."""
+
+
+def ingest_killed_after(opts: Any, units: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run an ingest that dies (:class:`Killed`) right after its ``units``-th journal commit,
+    leaving an interrupted work directory for a ``--resume`` to continue."""
+    real = WorkDir.commit
+
+    def commit_then_die(self: WorkDir, entry: dict[str, object], pixels: list[np.ndarray]) -> None:
+        real(self, entry, pixels)
+        if len(self.units) == units:
+            raise Killed
+
+    with monkeypatch.context() as m:
+        m.setattr(WorkDir, "commit", commit_then_die)
+        with pytest.raises(Killed):
+            run_ingest(opts)

@@ -14,8 +14,8 @@ from mvkl.dicom.lesionview import LesionCrop, lesion_square
 from mvkl.errors import InputError
 from mvkl.ingest.lesions import parse_views
 from mvkl.ingest.pipeline import IngestOptions, run_ingest
-from mvkl.ingest.writer import WorkDir
 from mvkl.store import Store, check_store
+from tests.ingest.fixtures import ingest_killed_after
 from tests.ingest.test_lesions import BRIGHT, CASES, TISSUE, _write_source
 
 SIZE = 32
@@ -72,26 +72,12 @@ def test_crop_geometry() -> None:
             parse_views(bad)
 
 
-class _Killed(BaseException):
-    pass
-
-
 def test_lesion_view_ingest_resumes(lesion_view_store: tuple[Path, dict[str, object]], tmp_path: Path,
                                     monkeypatch: pytest.MonkeyPatch) -> None:
     ref, _ = lesion_view_store
     src, out = ref.parent / "src", tmp_path / "r.h5"
     (tmp_path / "k").write_bytes((ref.parent / "k").read_bytes())
-    real = WorkDir.commit
-
-    def commit_then_die(self: WorkDir, entry: dict[str, object], pixels: list[np.ndarray]) -> None:
-        real(self, entry, pixels)
-        if len(self.units) == 2:
-            raise _Killed
-
-    with monkeypatch.context() as m:
-        m.setattr(WorkDir, "commit", commit_then_die)
-        with pytest.raises(_Killed):
-            run_ingest(_opts(src, out))
+    ingest_killed_after(_opts(src, out), 2, monkeypatch)
     with pytest.raises(InputError, match="fingerprint"):  # the views are part of the plan
         run_ingest(_opts(src, out, resume=True, lesion_min_mm=5.0))
     doc = run_ingest(_opts(src, out, resume=True))

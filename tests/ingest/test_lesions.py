@@ -17,10 +17,9 @@ import pytest
 from mvkl.ingest.lesions import stored_box
 from mvkl.ingest.pipeline import IngestOptions, run_ingest
 from mvkl.ingest.records import LESION_KINDS, SourceLesion
-from mvkl.ingest.writer import WorkDir
 from mvkl.store import Store, check_store
 from tests.ingest.dicomfiles import write_mg
-from tests.ingest.fixtures import key_file, mg_source, mg_store
+from tests.ingest.fixtures import ingest_killed_after, key_file, mg_source, mg_store
 
 __all__ = ["key_file", "mg_source", "mg_store"]
 
@@ -117,24 +116,11 @@ def lesion_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-class _Killed(BaseException):
-    """Stands for a kill after the second unit was journalled."""
-
-
 def test_resumed_ingest_keeps_the_boxes_and_append_offsets_them(lesion_store: Path, tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     src, out, key = lesion_store.parent / "src", tmp_path / "r.h5", lesion_store.parent / "k"
-    real = WorkDir.commit
-
-    def commit_then_die(self: WorkDir, entry: dict[str, object], pixels: list[np.ndarray]) -> None:
-        real(self, entry, pixels)
-        if len(self.units) == 2:
-            raise _Killed
-
-    with monkeypatch.context() as m:
-        m.setattr(WorkDir, "commit", commit_then_die)
-        with pytest.raises(_Killed):
-            run_ingest(IngestOptions(source=src, out=out, format="csv", image_size=SIZE, key_file=key, quiet=True))
+    ingest_killed_after(IngestOptions(source=src, out=out, format="csv", image_size=SIZE, key_file=key,
+                                      quiet=True), 2, monkeypatch)
     doc = run_ingest(IngestOptions(source=src, out=out, format="csv", image_size=SIZE, key_file=key, quiet=True,
                                    resume=True))
     assert 0 < doc["resumed_images"] < doc["images"]["planned"]
