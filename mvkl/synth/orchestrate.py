@@ -31,6 +31,8 @@ import numpy as np
 
 from mvkl.errors import InputError
 from mvkl.fsutil import display_path
+from mvkl.sources.lesion_columns import BOX_EDGES
+from mvkl.sources.mvkl_release import LESIONS_FILE
 from mvkl.synth.cases import SPLITS, CaseSet, Exam, draw_cases
 from mvkl.synth.identity import Identity, Institution
 
@@ -212,8 +214,12 @@ def _render_all(cases: CaseSet, stage: Path, image_size: int, lang: str, seed: i
 
 
 _KIND = {"mass": "mass", "calc": "calcification", "mass+calc": "mass", "signs": "other"}
-LESION_COLUMNS = ("table", "row", "lesion_kind", *(f"{v}_{f}" for v in ("cc", "mlo")
-                                                  for f in ("xmin", "ymin", "xmax", "ymax")))
+LESION_COLUMNS = ("table", "row", "lesion_kind", *(f"{v}_{e}" for v in ("cc", "mlo") for e in BOX_EDGES))
+
+
+def _lump_box(boxes: dict[str, list[list[float]]], file: str, lump: int) -> list[float] | None:
+    """``[cy, cx, r]`` of ``lump`` on the rendered ``file`` (pixel indices), or None."""
+    return next((b[1:] for b in boxes.get(file, []) if b[0] == lump), None)
 
 
 def write_lesion_table(stage: Path, rows: list[Any], boxes: dict[int, dict[str, list[list[float]]]]) -> None:
@@ -225,15 +231,15 @@ def write_lesion_table(stage: Path, rows: list[Any], boxes: dict[int, dict[str, 
     for r in rows:
         cells: list[str] = [r.table.rsplit("/", 1)[-1], str(r.row), _KIND.get(r.lump.kind, "unknown")]
         for grp in r.view_groups[:2]:
-            hit = [b for b in boxes[r.exam.index].get(grp[0], []) if b[0] == r.lump.index] if grp else []
+            hit = _lump_box(boxes[r.exam.index], grp[0], r.lump.index) if grp else None
             if hit:
-                _, cy, cx, rad = hit[0]
+                cy, cx, rad = hit
                 cells += [f"{v:.1f}" for v in (cx + 0.5 - rad, cy + 0.5 - rad, cx + 0.5 + rad, cy + 0.5 + rad)]
             else:
                 cells += [""] * 4
         cells += [""] * (len(LESION_COLUMNS) - len(cells))
         lines.append(",".join(cells))
-    (stage / "annotation" / "lesions.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (stage / "annotation" / LESIONS_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def _finish(cases: CaseSet, stage: Path, results: list[dict[str, Any]], hostile_map: dict[tuple[int, str], str],
@@ -262,9 +268,9 @@ def _finish(cases: CaseSet, stage: Path, results: list[dict[str, Any]], hostile_
         views = {}
         for grp, vname in zip(r.view_groups, ("CC", "MLO"), strict=False):
             for f in grp:
-                hit = [b[1:] for b in boxes[r.exam.index].get(f, []) if b[0] == r.lump.index]
+                hit = _lump_box(boxes[r.exam.index], f, r.lump.index)
                 if hit:
-                    views.setdefault(vname, []).append({"file": f, "cy": hit[0][0], "cx": hit[0][1], "r": hit[0][2]})
+                    views.setdefault(vname, []).append({"file": f, "cy": hit[0], "cx": hit[1], "r": hit[2]})
         lumps_detail.append({"table": r.table, "row": r.row, "laterality": r.lump.laterality, "kind": r.lump.kind,
                              "label": int(r.lump.label), "birads": r.lump.birads,
                              "size_mm": list(r.lump.size_mm), "views": views})
