@@ -107,8 +107,9 @@ def _fingerprint(pseudonym: Any, opts: IngestOptions, plan: Plan, size: int, dty
          "ratios": list(opts.ratios), "seed": opts.seed, "key": key_fp, "decoder": opts.decoder,
          "append": existing.stat if existing else None,
          "adapter_options": dict(sorted(opts.adapter_options.items()))})
-    if parse_views(opts.views) is not None:
-        add({"views": views_attr(parse_views(opts.views)), "lesion_min_mm": float(opts.lesion_min_mm)})
+    context = parse_views(opts.views)
+    if context is not None:
+        add({"views": views_attr(context), "lesion_min_mm": float(opts.lesion_min_mm)})
     for im in plan.images:
         add([im.image_id, im.view, im.size, im.mtime_ns])
     for pl in plan.lumps:
