@@ -111,18 +111,18 @@ def calc_particles(spec: LesionSpec, g: Geometry, extent_px: float) -> tuple[F64
     duct = float(np.arctan2(ny - spec.cy, nx - spec.cx))
     half = extent_px / 2
     if dist == "calc_distribution.linear_segmental":
-        n = int(rng.integers(12, 36))
+        n = max(3, round(int(rng.integers(12, 36)) * spec.severity))
         t = rng.uniform(-half, half, n)
         spread = (0.05 if rng.random() < 0.5 else 0.12) * extent_px
         c = rng.normal(0, 1, n) * spread * (0.6 + 0.8 * (t + half) / (2 * half))
         pos = np.column_stack([t * np.sin(duct) + c * np.cos(duct), t * np.cos(duct) - c * np.sin(duct)])
     elif dist == "calc_distribution.scattered":
-        n = int(rng.integers(12, 40))
+        n = max(3, round(int(rng.integers(12, 40)) * spec.severity))
         rad = half * np.sqrt(rng.uniform(0, 1, n))
         th = rng.uniform(0, 2 * np.pi, n)
         pos = np.column_stack([rad * np.sin(th), rad * np.cos(th)])
     else:  # clustered, or distribution not annotated
-        n = int(rng.integers(6, 24))
+        n = max(3, round(int(rng.integers(6, 24)) * spec.severity))
         pos = np.clip(rng.normal(0, half / 2.2, (n, 2)), -half, half)
     # Per-view projection: rotate and stretch the layout a little.
     rot = float(vrng.normal(0, 0.2))

@@ -130,7 +130,7 @@ _COUPLING: dict[tuple[str, str], float] = {
     ("mass_edge.spiculated", "misc.architectural_distortion"): 0.8,
 }
 _GAMMA = 0.45  # how strongly the latent drives each option (times its weight)
-_A0, _A1, _A2 = 1.0, 0.6, 1.1  # label model: sigmoid(a0 + a1 * S(m) + a2 * z)
+_A0, _A1, _A2 = 0.9, 0.8, 0.95  # label model: sigmoid(a0 + a1 * S(m) + a2 * z)
 _B_Z, _B_NOISE = 0.8, 1.0  # BI-RADS read: S(m) + b_z * z + N(0, b_noise)
 # Thresholds on the radiologist's read between 2|3|4A|4B|4C|5.
 _BIRADS_CUTS = (-4.4, -2.4, -0.4, 1.3, 3.2)

@@ -73,23 +73,31 @@ class LesionSpec:
     kind: str
     seed: int  # per lump: shape harmonics and calcification layout agree across views
     view_seed: int  # per lump and view: projection jitter
+    grade: float = 0.0  # latent aggressiveness z (clinical.py): how far within its options the lump looks
+
+    @property
+    def severity(self) -> float:
+        """Multiplier of the graded cues, ``clip(1 + 0.45 z, 0.4, 2.2)``: within one manifestation option an
+        aggressive lump is more irregular, more spiculated and denser, with more calcifications (what the
+        categorical table cannot record; the image carries part of the hidden term)."""
+        return float(np.clip(1.0 + 0.45 * self.grade, 0.4, 2.2))
 
     @property
     def radius(self) -> float:
         return 0.5 * (self.a + self.b)
 
 
-def _harmonics(rng: np.random.Generator, m: npt.NDArray[np.uint8]) -> list[tuple[int, float, float]]:
+def _harmonics(rng: np.random.Generator, m: npt.NDArray[np.uint8], sev: float = 1.0) -> list[tuple[int, float, float]]:
     shape = option_of(m, "mass_shape")
     out: list[tuple[int, float, float]] = []
     if shape == "mass_shape.lobulated":
         k = int(rng.integers(3, 6))
         out += [
-            (k, float(rng.uniform(0.11, 0.17)), float(rng.uniform(0, 6.3))),
+            (k, float(rng.uniform(0.11, 0.17)) * min(1.4, sev), float(rng.uniform(0, 6.3))),
             (k + int(rng.integers(1, 3)), float(rng.uniform(0.03, 0.06)), float(rng.uniform(0, 6.3))),
         ]
     elif shape == "mass_shape.irregular":
-        out += [(k, float(rng.normal(0, 0.2 / k**0.75)), float(rng.uniform(0, 6.3))) for k in range(2, 10)]
+        out += [(k, float(rng.normal(0, 0.2 / k**0.75)) * sev, float(rng.uniform(0, 6.3))) for k in range(2, 10)]
     else:
         out += [(k, float(rng.normal(0, 0.012)), float(rng.uniform(0, 6.3))) for k in (2, 3)]
     if has(m, "mass_edge.microlobulated"):
@@ -127,10 +135,11 @@ def render_mass(img: F32, g: Geometry, spec: LesionSpec) -> None:
     m = spec.manifest
     srng = np.random.default_rng([spec.seed, 11])
     vrng = np.random.default_rng([spec.view_seed, 12])
-    harm = _harmonics(srng, m)
+    sev = spec.severity
+    harm = _harmonics(srng, m, sev)
     spic = has(m, "mass_edge.spiculated")
     margin = option_of(m, "mass_edge")
-    grow = 1.6 + (1.6 if spic else 0.0) + (1.0 if margin == "mass_edge.obscured" else 0.0)
+    grow = 1.6 + (1.6 * max(1.0, sev) if spic else 0.0) + (1.0 if margin == "mass_edge.obscured" else 0.0)
     extent = max(spec.a, spec.b) * (grow + (1.6 if has(m, "misc.comet_tail_sign") else 0.0))
     win = window(g.shape, spec.cy, spec.cx, extent + g.px(3.0))
     if win.empty:
@@ -139,7 +148,7 @@ def render_mass(img: F32, g: Geometry, spec: LesionSpec) -> None:
     r, cphi, sphi = _polar(spec, dy, dx)
     R = _contour(spec, cphi, sphi, harm)
     density = option_of(m, "mass_density")
-    level = np.float32(_LEVEL.get(density or "", 0.55) * float(vrng.uniform(0.96, 1.04)))
+    level = np.float32(_LEVEL.get(density or "", 0.55) * float(vrng.uniform(0.96, 1.04)) + 0.02 * (sev - 1.0))
     edge_mm = {"mass_edge.well_circumscribed": 0.15, "mass_edge.microlobulated": 0.25,
                "mass_edge.spiculated": 0.6, "mass_edge.obscured": 1.8}.get(margin or "", 0.8)
     edge = np.float32(max(0.45, g.px(edge_mm)))
@@ -165,13 +174,13 @@ def render_mass(img: F32, g: Geometry, spec: LesionSpec) -> None:
     if has(m, "misc.comet_tail_sign"):
         _comet_tail(local, spec, dy, dx, vrng, contrast)
     if spic:
-        n = int(srng.integers(12, 30))
+        n = max(6, round(int(srng.integers(12, 30)) * sev))
         lines, amps = [], []
         for _ in range(n):
             th = float(srng.uniform(0, 2 * np.pi))
             rb = spec.radius * float(srng.uniform(0.9, 1.05))
             start = (spec.cy + rb * np.sin(th), spec.cx + rb * np.cos(th))
-            length = spec.radius * float(srng.uniform(0.3, 1.8))
+            length = spec.radius * float(srng.uniform(0.3, 1.8)) * max(0.6, sev)
             lines.append(random_walk(srng, start, th + float(srng.normal(0, 0.2)), length, max(1.0, length / 12),
                                      0.1))
             amps.append(float(contrast) * float(srng.uniform(0.2, 0.5)))

@@ -71,7 +71,8 @@ def _spec(lump: Lump, g: Geometry, image: ViewImage) -> LesionSpec:
     b = lump.size_mm[1] / 2 / g.mm_per_px * scale
     cy, cx = g.project(lump.depth_frac, sup, lat, max(a, b))
     angle = lump.angle + (0.0 if image.view == "CC" else float(vrng.normal(0, 0.4)))
-    return LesionSpec(cy, cx, a, b, angle, lump.manifest, lump.kind, lump.seed, int(vrng.integers(2**31)))
+    return LesionSpec(cy, cx, a, b, angle, lump.manifest, lump.kind, lump.seed, int(vrng.integers(2**31)),
+                      grade=lump.clinical.z)
 
 
 def render_view(exam: Exam, image: ViewImage, image_size: int) -> RenderedView:
