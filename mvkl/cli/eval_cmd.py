@@ -22,7 +22,8 @@ SettingOpt = Annotated[str, typer.Option("--setting", help="paper (Appendix A hy
                                                           "a CPU: few epochs, small patience, ≤ 64 px).")]
 SeedsOpt = Annotated[int | None, typer.Option("--seeds", help="Run seeds 0..N-1 (default: paper 5, tiny 2); results "
                                                              "are mean ± sample std (ddof 1).")]
-ArchOpt = Annotated[str, typer.Option("--arch", help="Trunk for imagenet/random/weights files: resnet50 or resnet18 "
+ArchOpt = Annotated[str, typer.Option("--arch", help="Trunk for imagenet/random/weights files: resnet50, resnet18 or "
+                                                    "cnn4 "
                                                     "(run directories and exports name their own).")]
 ImageWeightsOpt = Annotated[Path | None, typer.Option("--image-weights", help="ImageNet weights file for MODEL "
                                                      "'imagenet' (default: the torch hub cache; never downloaded).")]

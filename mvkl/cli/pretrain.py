@@ -106,7 +106,8 @@ def register(root: typer.Typer) -> None:
             rich_help_panel=_METHOD)] = None,
         embed_dim: Annotated[int | None, typer.Option("--embed-dim", min=1, help="Embedding width (128).",
                                                       rich_help_panel=_MODEL)] = None,
-        arch: Annotated[str | None, typer.Option("--arch", help="resnet50 (paper) or resnet18.",
+        arch: Annotated[str | None, typer.Option("--arch", help="resnet50 (paper), resnet18 or cnn4 "
+                                                                          "(a small CNN for CPUs).",
                                                  rich_help_panel=_MODEL)] = None,
         image_weights: Annotated[str | None, typer.Option(
             "--image-weights", help="ImageNet weights file for the trunk (default: the torch hub cache).",

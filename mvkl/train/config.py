@@ -69,7 +69,7 @@ class PretrainConfig:
     text_max_length: int = _f(512, "data", "report truncation in tokens; padding is dynamic (B38)")
     workers: int = _f(-1, "data", "DataLoader workers per process (-1: automatic)")
     # -- model --------------------------------------------------------------------------------------
-    arch: str = _f("resnet50", "model", "image trunk: resnet50 (paper) or resnet18")
+    arch: str = _f("resnet50", "model", "image trunk: resnet50 (paper), resnet18 or cnn4 (small CPU CNN)")
     image_weights: str = _f("imagenet", "model", "imagenet (torch hub cache; never downloaded), random "
                             "(ViKL-R) or a state-dict file")
     normalization: str = _f("clip", "model", "input normalisation: clip (code) or imagenet")
@@ -238,11 +238,17 @@ PRESETS: dict[str, dict[str, Any]] = {
         # stay at chance. Mean pooling and per-modality BatchNorm let the tiny text branch learn; a
         # BERT trained from scratch on a few dozen reports also needs a larger learning rate and less
         # dropout to move within a few hundred steps (measured on the demo store).
-        "arch": "resnet18", "image_weights": "random", "image_size": 64, "text_model": "tiny", "text_pooling": "mean",
+        "arch": "cnn4", "image_weights": "random", "image_size": 64, "text_model": "tiny", "text_pooling": "mean",
         "projector_bn": "per_modality", "text_lr_mult": 10.0, "text_dropout": 0.1,
         "tiny_text_hidden": 64, "tiny_text_layers": 2, "tiny_text_heads": 2, "tiny_text_intermediate": 128,
-        "tiny_text_vocab": 1000, "text_max_length": 128, "batch_size": 16, "steps": 200, "warmup_steps": 20,
-        "mu_steps": 3, "lr": 5e-4, "min_lr": 1e-6, "log_every": 10, "ckpt_every": 100, "keep_checkpoints": 2,
+        "tiny_text_vocab": 1000, "text_max_length": 128, "batch_size": 32, "steps": 300, "warmup_steps": 20,
+        "mu_steps": 3, "lr": 1e-3, "min_lr": 1e-6, "log_every": 10, "ckpt_every": 100, "keep_checkpoints": 2,
+        # From scratch on a few hundred lesion crops in CPU minutes (measured on 600-exam lesion stores,
+        # docs/PERFORMANCE.md): the paper's tau1 = 0.03, dropout 0.5, weight decay and strong augmentation
+        # keep every contrastive term at chance for hundreds of steps; tau 0.1, no manifestation dropout,
+        # no weight decay and a light crop + flip let the image trunk learn the manifestations.
+        "tau1": 0.1, "tau2": 0.1, "manifest_dropout": 0.0, "weight_decay": 0.0, "crop_scale": (0.85, 1.0),
+        "randaug_prob": 0.0,
     },
 }
 
@@ -253,7 +259,7 @@ RESUME_FIELDS = frozenset({"steps", "workers", "log_every", "ckpt_every", "keep_
                            "tensorboard", "device", "compile", "image_weights", "text_model", "preset"})
 
 _CHOICES: dict[str, tuple[str, ...]] = {
-    "view_mode": ("pair", "same"), "augment": ("fixed", "compat", "none"), "arch": ("resnet50", "resnet18"),
+    "view_mode": ("pair", "same"), "augment": ("fixed", "compat", "none"), "arch": ("resnet50", "resnet18", "cnn4"),
     "normalization": ("clip", "imagenet"), "projector_bn": ("shared", "per_modality"),
     "itm_view": ("random", "view1", "mean"), "dedup_scope": ("manifest_terms", "batch"),
     "hard_negatives": ("none", "robinson", "manineg"), "mu_unit": ("step", "epoch"),

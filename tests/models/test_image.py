@@ -174,3 +174,22 @@ def test_compiled_and_ddp_prefixes(tmp_path: Path, prefix: str) -> None:
     torch.save({f"{prefix}{k}": v for k, v in sd.items()}, tmp_path / "w.pth")
     enc = ImageEncoder("resnet18", weights=tmp_path / "w.pth")
     assert torch.equal(enc.trunk.layer1[0].conv2.weight, sd["layer1.0.conv2.weight"])
+
+
+def test_cnn4_trunk_has_resnet_stage_names_and_no_imagenet_weights(tmp_path) -> None:
+    import torch
+
+    from mvkl.errors import InputError
+    from mvkl.models.image import ImageEncoder
+
+    enc = ImageEncoder("cnn4", seed=3)
+    same = ImageEncoder("cnn4", seed=3)
+    assert all(torch.equal(a, b) for a, b in zip(enc.state_dict().values(), same.state_dict().values(), strict=True))
+    x = torch.rand(2, 1, 64, 64)
+    assert enc(x).shape == (2, 128) and enc.feature_dim == 128
+    assert [n for n, _ in enc.trunk.named_children()][:4] == ["layer1", "layer2", "layer3", "layer4"]
+    torch.save(enc.trunk.state_dict(), tmp_path / "w.pt")
+    loaded = ImageEncoder("cnn4", weights=tmp_path / "w.pt").eval()
+    assert torch.allclose(loaded(x), enc.eval()(x))
+    with pytest.raises(InputError, match="no ImageNet weights for cnn4"):
+        ImageEncoder("cnn4", weights="imagenet")

@@ -13,7 +13,7 @@ def test_train_step_bench_dynamic_vs_512() -> None:
     from mvkl.bench.train_step import run
 
     doc = run("tiny", steps=1, batch_size=2, device="cpu", report_tokens=40)
-    assert doc["bench"] == "train-step" and doc["device"] == "cpu" and doc["arch"] == "resnet18"
+    assert doc["bench"] == "train-step" and doc["device"] == "cpu" and doc["arch"] == "cnn4"
     assert 30 <= doc["text_tokens_dynamic"] <= 50  # padded to the batch's longest report, not 512
     assert doc["samples_per_s"] == pytest.approx(2 / doc["step_s"])
     assert doc["samples_per_s_pad512"] > 0 and doc["peak_rss_mb"] > 0

@@ -36,7 +36,9 @@ def test_code_compat_and_tiny_presets() -> None:
     assert (c.snap, c.uniform, c.sampler_dedup, c.refill, c.batches_per_epoch, c.mu_steps, c.mu_unit) == \
         (True, "manifestation", "index", False, 100, 3, "epoch")
     t = resolve_config("tiny")
-    assert (t.arch, t.text_model, t.image_weights, t.preset) == ("resnet18", "tiny", "random", "tiny")
+    assert (t.arch, t.text_model, t.image_weights, t.preset) == ("cnn4", "tiny", "random", "tiny")
+    # learnable from scratch in CPU minutes (docs/PERFORMANCE.md): tau 0.1, light augmentation
+    assert (t.tau1, t.tau2, t.manifest_dropout, t.weight_decay, t.crop_scale) == (0.1, 0.1, 0.0, 0.0, (0.85, 1.0))
     assert t.warmup_steps < t.steps and 64 <= t.image_size <= 96 and 16 <= t.batch_size <= 32
     # tiny text branch: mean pooling + per-modality BN (a random BERT's pooler collapses the shared BN)
     assert (t.text_pooling, t.projector_bn, t.text_lr_mult, t.text_dropout) == ("mean", "per_modality", 10.0, 0.1)
@@ -53,7 +55,7 @@ def test_toml_flat_and_sectioned_overrides(tmp_path: Path) -> None:
                  '["image", "manifest"]\n[logging]\nval_every = 5\n', encoding="utf-8")
     c = resolve_config(None, f, {"steps": 50})
     assert (c.preset, c.arch, c.steps, c.lr, c.betas, c.modalities, c.val_every) == \
-        ("tiny", "resnet18", 50, 3e-4, (0.8, 0.9), ("image", "manifest"), 5)
+        ("tiny", "cnn4", 50, 3e-4, (0.8, 0.9), ("image", "manifest"), 5)
     assert resolve_config("paper", f, {"text_model": "x", "warmup_steps": 4}).arch == "resnet50"  # --preset wins
     assert load_toml(f)["lr"] == 3e-4
 
@@ -98,9 +100,9 @@ def test_fingerprint_and_diff() -> None:
     b = a.replace({k: v for k, v in {"steps": 999, "workers": 3, "log_every": 7, "ckpt_every": 9,
                                        "tensorboard": True, "device": "cpu"}.items()})
     assert config_fingerprint(a) == config_fingerprint(b) and not config_diff(a.to_dict(), b.to_dict())
-    c = a.replace({"lr": 1e-3})
+    c = a.replace({"lr": 2e-3})
     assert config_fingerprint(a) != config_fingerprint(c)
-    assert config_diff(a.to_dict(), c.to_dict()) == ["lr: 0.0005 -> 0.001"]
+    assert config_diff(a.to_dict(), c.to_dict()) == ["lr: 0.001 -> 0.002"]
     assert {"steps", "workers", "log_every"} <= RESUME_FIELDS and "lr" not in RESUME_FIELDS
     assert PretrainConfig.from_dict(a.to_dict()) == a
 
