@@ -50,7 +50,7 @@ from mvkl.train.checkpoint import (
 from mvkl.train.config import PretrainConfig, config_diff, config_fingerprint
 from mvkl.train.distributed import DistInfo, cleanup, gather_output, init_distributed
 from mvkl.train.metrics import MetricAccumulator, MetricsWriter, truncate_metrics
-from mvkl.train.rundir import StopFlag, export_outputs, prepare_run_dir
+from mvkl.train.rundir import StopFlag, export_outputs, prepare_run_dir, write_run_config
 from mvkl.train.schedule import WarmupCosine
 
 __all__ = ["DUMP_ENV", "pretrain"]
@@ -391,6 +391,7 @@ def pretrain(cfg: PretrainConfig, store: str | os.PathLike[str], out: str | os.P
         trainer = Trainer(cfg, store_path, run_dir, info, device)
         if resume:
             trainer.resume()
+        write_run_config(run_dir, cfg, info)
         return trainer.fit(stop_at=stop_at, show_progress=show_progress)
     finally:
         torch.use_deterministic_algorithms(was_deterministic)

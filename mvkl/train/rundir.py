@@ -31,13 +31,17 @@ from mvkl.train.checkpoint import checkpoint_path, list_checkpoints
 from mvkl.train.config import PretrainConfig
 from mvkl.train.distributed import DistInfo
 
-__all__ = ["StopFlag", "export_outputs", "prepare_run_dir"]
+__all__ = ["StopFlag", "export_outputs", "prepare_run_dir", "write_run_config"]
 
 log = logging.getLogger(__name__)
 
 
 def prepare_run_dir(run_dir: Path, cfg: PretrainConfig, resume: bool, info: DistInfo) -> None:
-    """Refuse to overwrite a run (checkpoints there and no ``resume``); write ``config.json``."""
+    """Refuse to overwrite a run (checkpoints there and no ``resume``); create ``checkpoints/``.
+
+    ``config.json`` is written by :func:`write_run_config` only once a resume has been accepted, so
+    a refused ``--resume`` with other options leaves the saved configuration as it was.
+    """
     if run_dir.exists() and not run_dir.is_dir():
         raise InputError("--out exists and is not a directory", file=display_path(run_dir), code="usage")
     if list_checkpoints(run_dir / "checkpoints") and not resume:
@@ -45,6 +49,11 @@ def prepare_run_dir(run_dir: Path, cfg: PretrainConfig, resume: bool, info: Dist
                          "a new --out", file=display_path(run_dir), code="usage")
     if info.is_main:
         (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+
+
+def write_run_config(run_dir: Path, cfg: PretrainConfig, info: DistInfo) -> None:
+    """Write ``RUN/config.json`` (rank 0), after the run's configuration has been accepted."""
+    if info.is_main:
         atomic_write_json(run_dir / "config.json", cfg.record())
 
 

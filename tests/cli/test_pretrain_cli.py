@@ -79,8 +79,13 @@ def test_cli_resume_picks_latest_and_matches_uninterrupted(run_cli: Callable[...
     assert done["resumed_from"] == 5 and done["completed"] and done["step"] == 7
     fa, fb = _final(tmp_path / "a"), _final(tmp_path / "b")
     assert all(torch.equal(fa[k], fb[k]) for k in fa)
+    saved = (tmp_path / "b" / "config.json").read_bytes()
     bad = run_cli("pretrain", tiny_store, "--out", tmp_path / "b", "--resume", "--lr", "0.5", "--quiet")
     assert bad.exit_code == 2 and "lr" in bad.stderr
+    # a refused resume leaves the saved configuration as it was, so a plain --resume still works (issue 17)
+    assert (tmp_path / "b" / "config.json").read_bytes() == saved
+    plain = run_cli("pretrain", tiny_store, "--out", tmp_path / "b", "--resume", "--steps", "8", "--quiet")
+    assert plain.exit_code == 0, plain.stderr
 
 
 def test_bad_inputs_exit_2(run_cli: Callable[..., Any], tiny_store: Path, small_toml: Path, tmp_path: Path) -> None:
@@ -129,4 +134,4 @@ def test_end_to_end_on_an_ingested_synthetic_store(run_cli: Callable[..., Any], 
     doc = json.loads(r.stdout)
     assert doc["completed"] and doc["hard_negatives"] == "manineg" and doc["final_train"]["n_it"] == 4
     enc, card = load_image_encoder(run)
-    assert card["source"]["store"] == "demo.h5" and card["source"]["step"] == 3 and enc.arch == "resnet18"
+    assert card["source"]["store"] == "demo.h5" and card["source"]["step"] == 3 and enc.arch == "cnn4"
