@@ -17,7 +17,7 @@ app = typer.Typer(
 )
 
 #: Entry modules under mvkl.bench, in the order of `mvkl bench --help`.
-ENTRIES = ("hamming", "synth", "ingest", "store", "loader", "sampler", "train_step", "eval")
+ENTRIES = ("method", "hamming", "synth", "ingest", "store", "loader", "sampler", "train_step", "eval")
 
 
 def render_figures(doc: dict[str, Any]) -> None:
