@@ -78,6 +78,10 @@ def register(app: typer.Typer) -> None:
         from mvkl.fsutil import atomic_write_json, display_path
 
         if from_dir is not None:
+            for name in ("meta.json", "alignment.json", "predictions.csv"):
+                if not (from_dir / name).is_file():
+                    raise InputError(f"no {name} here: --from takes the --out directory of an earlier "
+                                     "mvkl bench method", file=display_path(from_dir / name), code="missing-file")
             meta = json.loads((from_dir / "meta.json").read_text(encoding="utf-8"))
             alignment = json.loads((from_dir / "alignment.json").read_text(encoding="utf-8"))
             doc = M.summarize_run(M.read_predictions(from_dir), alignment, meta, n_boot=n_boot)

@@ -86,6 +86,11 @@ def test_zero_shot_score_and_language() -> None:
     assert report_language(["an oval mass", ""]) == "en"
 
 
+def test_from_a_folder_without_a_run_is_exit_2(tmp_path: Path, run_cli) -> None:
+    res = run_cli("bench", "method", "--from", tmp_path, "--quiet")
+    assert res.exit_code == 2 and "meta.json" in res.stderr
+
+
 def test_rows_always_include_random() -> None:
     assert [r.name for r in parse_rows("vikl-manineg")] == ["random", "vikl-manineg"]
     assert len(parse_rows("all")) == 8
