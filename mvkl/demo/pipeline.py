@@ -182,7 +182,10 @@ def run_demo(opts: DemoOptions, quiet: bool = False) -> dict[str, Any]:
                                         "--hard-negatives", mode, "--steps", str(opts.pretrain_steps),
                                         "--batch-size", "8" if opts.quick else "16",
                                         "--seed", seed, "--workers", "0"], opts)
-    models = {"random init": "random:resnet18:" + seed, **{f"ViKL ({m})": o("runs", m) for m in MODES}}
+    from mvkl.train.config import resolve_config
+
+    arch = resolve_config("tiny").arch  # the random baseline has the pretrained encoders' architecture
+    models = {"random init": f"random:{arch}:{seed}", **{f"ViKL ({m})": o("runs", m) for m in MODES}}
     protocols = ("lp", "le")
     s["eval"] = {}
     common = ["--setting", "tiny", "--image-size", "64", "--workers", "0", "--seeds", "2"]
