@@ -127,7 +127,7 @@ def _contour(spec: LesionSpec, cphi: F32, sphi: F32, harm: list[tuple[int, float
         if k in wanted:
             amp, ph = wanted[k]
             pert += np.float32(amp * np.cos(ph)) * ck - np.float32(amp * np.sin(ph)) * sk
-    return (re * pert).astype(np.float32)
+    return (re * np.maximum(pert, np.float32(0.2))).astype(np.float32)  # strong harmonics never fold the contour
 
 
 def render_mass(img: F32, g: Geometry, spec: LesionSpec) -> None:
