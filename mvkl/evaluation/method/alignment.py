@@ -63,8 +63,8 @@ def chance_recall(groups: np.ndarray, k: int) -> float:
     n = g.size
     if n == 0:
         return math.nan
-    _, counts = np.unique(g, return_counts=True)
-    p_of = dict(zip(np.unique(g).tolist(), counts.tolist(), strict=True))
+    keys, counts = np.unique(g, return_counts=True)
+    p_of = dict(zip(keys.tolist(), counts.tolist(), strict=True))
     k = min(int(k), n)
     vals = []
     for gi in g.tolist():

@@ -76,24 +76,26 @@ def _pretrain_config(opts: MethodBenchOptions, row: Row, seed: int) -> Any:
     return resolve_config(opts.preset, opts.config, given)
 
 
-def _finished(run_dir: Path, cfg: Any) -> bool:
-    """A completed run in ``run_dir`` with this configuration's fingerprint."""
+def _finished_summary(run_dir: Path, cfg: Any) -> dict[str, Any] | None:
+    """The summary of a completed run in ``run_dir`` with this configuration's fingerprint, else None."""
     from mvkl.train.config import PretrainConfig, config_fingerprint
 
     try:
         summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
         saved = PretrainConfig.from_dict(json.loads((run_dir / "config.json").read_text(encoding="utf-8")))
     except (OSError, ValueError, InputError):
-        return False
-    return bool(summary.get("completed")) and config_fingerprint(saved) == config_fingerprint(cfg)
+        return None
+    done = bool(summary.get("completed")) and config_fingerprint(saved) == config_fingerprint(cfg)
+    return summary if done else None
 
 
 def _pretrain(opts: MethodBenchOptions, row: Row, seed: int, store: Path, run_dir: Path) -> dict[str, Any]:
     from mvkl.train.loop import pretrain
 
     cfg = _pretrain_config(opts, row, seed)
-    if _finished(run_dir, cfg):
-        return {"reused": True, **json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))}
+    summary = _finished_summary(run_dir, cfg)
+    if summary is not None:
+        return {"reused": True, **summary}
     if run_dir.exists():
         import shutil
 

@@ -29,8 +29,9 @@ __all__ = ["paired", "row_replicates", "summarize"]
 Records = list[dict[str, Any]]
 
 
-def _runs(records: Records) -> dict[tuple[str, str], dict[int, dict[str, float]]]:
-    """(row, protocol) → seed → image_id → score; checks that labels agree across runs."""
+def _runs(records: Records) -> tuple[dict[tuple[str, str], dict[int, dict[str, float]]], list[str], np.ndarray]:
+    """(row, protocol) → seed → image_id → score, the sorted image ids and their labels; checks that
+    labels agree across runs."""
     runs: dict[tuple[str, str], dict[int, dict[str, float]]] = defaultdict(dict)
     labels: dict[str, int] = {}
     for r in records:
@@ -39,24 +40,17 @@ def _runs(records: Records) -> dict[tuple[str, str], dict[int, dict[str, float]]
         prev = labels.setdefault(str(r["image_id"]), int(r["label"]))
         if prev != int(r["label"]):
             raise ValueError(f"image {r['image_id']} has two labels in the predictions")
-    return runs
-
-
-def _labels(records: Records) -> tuple[list[str], np.ndarray]:
-    seen: dict[str, int] = {}
-    for r in records:
-        seen.setdefault(str(r["image_id"]), int(r["label"]))
-    ids = sorted(seen)
-    return ids, np.array([seen[i] for i in ids], dtype=np.int64)
+    ids = sorted(labels)
+    return runs, ids, np.array([labels[i] for i in ids], dtype=np.int64)
 
 
 def row_replicates(records: Records, *, n_boot: int, boot_seed: int = 0) -> dict[tuple[str, str], dict[str, Any]]:
     """Per (row, protocol): per-seed AUCs and the (n_boot,) replicates of the seed-mean AUC."""
     from mvkl.evaluation.metrics import bootstrap_auc_replicates, roc_auc
 
-    ids, y = _labels(records)
+    runs, ids, y = _runs(records)
     out: dict[tuple[str, str], dict[str, Any]] = {}
-    for key, seeds in sorted(_runs(records).items()):
+    for key, seeds in sorted(runs.items()):
         aucs, reps = [], []
         for s in sorted(seeds):
             scores = seeds[s]
@@ -110,6 +104,6 @@ def summarize(records: Records, *, n_boot: int = 1000, boot_seed: int = 0, level
             if (a, protocol) in reps and (b, protocol) in reps:
                 comp.append({"a": a, "b": b, "protocol": protocol,
                              **paired(reps[(a, protocol)], reps[(b, protocol)], level=level)})
-    _, y = _labels(records)
+    _, _, y = _runs(records)
     return {"rows": rows, "comparisons": comp, "n_test": int(y.size), "n_test_malignant": int(y.sum()),
             "n_boot": n_boot, "boot_seed": boot_seed, "level": level}
