@@ -27,19 +27,42 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]
 
 
 def test_every_stage_ran(demo: tuple[Path, dict[str, Any], Any]) -> None:
+    from mvkl.evaluation.method.rows import ROWS
+
     out, s, _ = demo
-    assert set(s["pretrain"]) == {"manineg", "none", "robinson"}
-    assert all(d["completed"] and d["steps"] == s["options"]["pretrain_steps"] for d in s["pretrain"].values())
-    assert set(s["eval"]) == {"random init", "ViKL (manineg)", "ViKL (none)", "ViKL (robinson)"}
-    for name, d in s["eval"].items():
-        for p in ("lp", "le"):
-            assert 0.0 <= d[p]["auc_mean"] <= 1.0, (name, p)
-            assert (Path(d[p]["out"]) / "results.json").is_file()
-    assert s["classifier"]["protocol"] == "le" and (Path(s["classifier"]["out"]) / "classifier").is_dir()
+    m = s["method"]
+    assert m["seeds"] == s["options"]["seeds"] == 2
+    got = {(r["row"], r["protocol"]) for r in m["rows"]}
+    for name, row in ROWS.items():
+        protos = {"ft"} if row.kind == "supervised" else {"lp", "le"} | ({"zs"} if row.aligned else set())
+        assert {(name, p) for p in protos} <= got, name
+        for p in protos:
+            e = next(r for r in m["rows"] if (r["row"], r["protocol"]) == (name, p))
+            assert len(e["aucs"]) == 2 and all(0.0 <= a <= 1.0 for a in e["aucs"]), (name, p)
+        if row.kind not in ("random", "supervised"):
+            for seed in range(2):
+                summary = json.loads((out / "method" / "runs" / name / f"seed{seed}" / "summary.json").read_text())
+                assert summary["completed"] and summary["step"] == s["options"]["pretrain_steps"]
+    assert (out / "method" / "method.png").is_file() and (out / "method" / "predictions.csv").is_file()
+    assert (out / "eval" / "manineg-le" / "classifier").is_dir()
     assert 0.0 <= s["retrieval"]["confusion"]["accuracy"] <= 1.0
     assert [r["t_cls"] for r in s["manifest_estimation"]["rows"]] == [0.12, 0.15, 0.25]
     assert (out / "cams" / "cam_sheet.png").is_file()
+    assert s["cam"]["boxes"]["images_with_box"] > 0  # lesion views keep their boxes: Grad-CAM is scored
+    assert s["info"]["image_kind"].startswith("lesion")  # `mvkl info` says which kind of views it holds
     assert 0.5 < s["glance"]["manifestation_auc"] <= 1.0  # the synthetic data carries the signal
+
+
+def test_the_demo_library_does_not_drive_the_cli() -> None:
+    import ast
+
+    import mvkl.demo as demo_pkg
+
+    for f in Path(demo_pkg.__file__).parent.glob("*.py"):
+        tree = ast.parse(f.read_text(encoding="utf-8"))
+        names = [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module]
+        names += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+        assert not [x for x in names if x.startswith("mvkl.cli") or x.startswith("typer")], f.name
 
 
 def test_ingest_quarantined_exactly_the_hostile_files(demo: tuple[Path, dict[str, Any], Any]) -> None:
@@ -59,16 +82,20 @@ def test_report_links_existing_figures_and_holds_no_identifier(demo: tuple[Path,
     report = (out / "report.md").read_text(encoding="utf-8")
     assert str(out.resolve()) not in report and str(out) not in report  # commands name the folder as $OUT
     assert 'mvkl ingest "$OUT/data" --format mvkl' in report
-    for section in ("## 1. Data", "## 2. Pretraining", "## 3. Downstream evaluation", "## 4. Image–report",
-                    "## 5. Manifestation estimation", "## 6. Grad-CAM", "## Commands"):
-        assert section in report
+    sections = ("## 1. The method's effect", "## 2. Data", "## 3. Saved classifier", "## 4. Image–report",
+                "## 5. Manifestation estimation", "## 6. Grad-CAM", "## Commands")
+    where = [report.index(x) for x in sections]
+    assert where == sorted(where)  # the ablation table and chart open the report
+    first = report[where[0]:where[1]]
+    assert "![ablation chart](method/method.png)" in first and "What the figures show" in first
+    for row in ("random", "supervised", "image-only", "image+report", "image+manifest", "vikl-none",
+                "vikl-robinson", "vikl-manineg"):
+        assert f"| {row} |" in first
     links = re.findall(r"\]\(([^)]+)\)", report)
     pngs = [link for link in links if link.endswith(".png")]
-    assert len(pngs) >= 15
+    assert len(pngs) >= 6
     for link in links:
         assert (out / link).exists(), link
-    for name in ("random init", "ViKL (manineg)", "ViKL (none)", "ViKL (robinson)"):
-        assert name in report
     planted = json.loads((out / "data" / "synth_manifest.json").read_text())["identifiers"]
     text = report + (out / "summary.json").read_text(encoding="utf-8") + res.stdout + res.stderr
     leaked = [x for x in planted if len(x) >= 5 and x in text]

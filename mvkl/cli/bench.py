@@ -17,7 +17,7 @@ app = typer.Typer(
 )
 
 #: Entry modules under mvkl.bench, in the order of `mvkl bench --help`.
-ENTRIES = ("method", "hamming", "synth", "ingest", "store", "loader", "sampler", "train_step", "eval")
+ENTRIES = ("hamming", "synth", "ingest", "store", "loader", "sampler", "train_step", "eval")
 
 
 def render_figures(doc: dict[str, Any]) -> None:
@@ -40,6 +40,7 @@ def render_figures(doc: dict[str, Any]) -> None:
               f"torch threads {m.get('torch_threads')}" + (f", GPU {m['gpu']}" if m.get("gpu") else ""))
 
 
+importlib.import_module("mvkl.cli.bench_method").register(app)
 for _name in ENTRIES:
     importlib.import_module(f"mvkl.bench.{_name}").register(app)
 importlib.import_module("mvkl.cli.deid").register_bench(app)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -40,15 +39,6 @@ def _render(doc: dict[str, Any]) -> None:
     con.print(f"contact sheet: {doc['sheet']}" + (f"; arrays: {doc['arrays']}" if doc.get("arrays") else ""))
     if doc.get("quarantined"):
         con.print(f"{doc['quarantined']} input(s) quarantined (see the table)")
-
-
-def is_store(paths: list[Path]) -> bool:
-    """One HDF5 file is a store input; anything else is DICOM files/folders."""
-    if len(paths) != 1 or not paths[0].is_file():
-        return False
-    import h5py
-
-    return bool(h5py.is_hdf5(paths[0]))
 
 
 def register(root: typer.Typer) -> None:
@@ -95,76 +85,9 @@ def register(root: typer.Typer) -> None:
         image. DICOM inputs go through the ingest pixel pipeline; they are named by position and a keyed
         hash, never by path (unless --show-paths).
         """
-        from mvkl.analysis.gradcam import write_cams
-        from mvkl.analysis.inputs import collect_dicom_files, input_hasher, load_dicom_inputs, select_store_images
-        from mvkl.analysis.predict import classify, pixel_size
-        from mvkl.errors import InputError
-        from mvkl.evaluation.protocols.classifier import load_classifier
-        from mvkl.evaluation.protocols.features import resolve_device
-        from mvkl.fsutil import display_path
-        from mvkl.store import Store
+        from mvkl.analysis.camrun import run_cam
 
-        t0 = time.perf_counter()
-        if split not in ("train", "val", "test", "all"):
-            raise InputError(f"--split must be train, val, test or all (got {split!r})", code="option")
-        dev = resolve_device(device)
-        net, card = load_classifier(model, device=dev)
-        input_size = int(card.get("image_size") or 256)
-        store_mode = is_store(inputs)
-        if store_mode:
-            with Store(inputs[0]) as st:
-                items = select_store_images(st, split, label=label, limit=limit,
-                                            ids=[s for s in ids.split(",") if s.strip()] if ids else None)
-                les = st.lesions()
-                boxes_of = ({int(r): les["box"][les["image"] == r] for r in set(les["image"].tolist())}
-                            if len(les["image"]) else None)
-            if not items:
-                raise InputError(f"no image selected (split {split}, label {label})", file=display_path(inputs[0]),
-                                 code="empty-selection")
-            source = f"store {display_path(inputs[0])}, split {split}"
-            skipped = 0
-        else:
-            if ids or label != "all":
-                raise InputError("--ids and --label select images of a store, not DICOM files", code="option")
-            files, skipped = collect_dicom_files(inputs)
-            if not files:
-                raise InputError("no DICOM file among the inputs", code="no-inputs")
-            hasher, _ = input_hasher(key_file)
-            size, dtype = pixel_size(card, image_size)
-            items = load_dicom_inputs(files, size, pixel_dtype=dtype, hasher=hasher)
-            source = f"{len(files)} DICOM file(s)"
-            boxes_of = None
-        ok = [it for it in items if it.ok]
-        if not ok:
-            raise InputError("every input was quarantined: nothing to explain", code="all-quarantined")
-        probs = classify(net, [it.pixels for it in ok], input_size=input_size, device=dev, batch_size=batch_size)
-        pmap = dict(zip([it.position for it in ok], probs.tolist(), strict=True))
-        res = write_cams(net, ok, out, layer=layer, input_size=input_size, device=dev, batch_size=batch_size,
-                         probs=[pmap[it.position] for it in ok], save_arrays=save_arrays, per_row=per_row,
-                         title=f"Grad-CAM at {layer} (malignant logit) · {display_path(model)}",
-                         boxes=None if boxes_of is None else [boxes_of.get(int(it.row)) for it in ok],  # type: ignore[arg-type]
-                         tolerance=tolerance)
-        bscore = dict(zip(res["positions"], res["box_scores"], strict=True))
-        overlay = dict(zip(res["positions"], res["overlays"], strict=True))
-        rows = []
-        for it in items:
-            r: dict[str, Any] = {"index": it.position, "input": it.tag(show_paths), "key": it.key, "view": it.view,
-                                 "laterality": it.laterality, "status": "ok" if it.ok else "quarantined",
-                                 "reason": it.reason, "detail": it.detail, "probability": pmap.get(it.position),
-                                 "overlay": display_path(out / overlay[it.position]) if it.ok else None}
-            if store_mode:
-                r["label"] = {1: "malignant", 0: "benign"}.get(it.label, "unknown")
-                r["lump_id"] = it.lump_id
-            if res["boxes"] is not None:
-                b = bscore.get(it.position)
-                r["cam_in_box"] = None if b is None else b.energy_in_box
-                r["pointing_hit"] = None if b is None else b.hit
-            if show_paths and not store_mode:
-                r["name"] = it.name
-            rows.append(r)
-        doc = {"model": display_path(model), "layer": layer, "source": source, "images": rows,
-               "quarantined": sum(not it.ok for it in items), "skipped_non_dicom": skipped,
-               "sheet": display_path(out / res["sheet"]), "boxes": res["boxes"],
-               "arrays": display_path(out / res["arrays"]) if res["arrays"] else None,
-               "seconds": round(time.perf_counter() - t0, 3)}
+        doc = run_cam(model, inputs, out, layer=layer, split=split, limit=limit, ids=ids, label=label,
+                      save_arrays=save_arrays, show_paths=show_paths, key_file=key_file, image_size=image_size,
+                      per_row=per_row, batch_size=batch_size, device=device, tolerance=tolerance)
         emit(doc, json_out, lambda: _render(doc))

@@ -3,7 +3,6 @@ estimation in the shared space (paper Sec. 5.7, Fig. 4, Table 8)."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -107,67 +106,6 @@ def _floats(values: list[str]) -> list[float]:
     return out
 
 
-def _write_report(doc: dict[str, Any], out: Path, title: str) -> dict[str, str]:
-    import csv
-    import io
-
-    import numpy as np
-
-    from mvkl.analysis.retrieval.run import shown_categories
-    from mvkl.evaluation.aggregate import jsonable
-    from mvkl.evaluation.plots import plot_confusion
-    from mvkl.fsutil import atomic_write_json, atomic_write_text, display_path
-
-    out.mkdir(parents=True, exist_ok=True)
-    c = doc["confusion"]
-    show = shown_categories(c)
-    m = np.asarray(c["matrix"])[np.ix_(show, show)]
-    labels = [c["categories"][i] for i in show]
-    plot_confusion(m, labels, out / "report_confusion.png", title=title, xlabel="Retrieved BI-RADS (nearest "
-                   "training report)", ylabel="Ground-truth BI-RADS (own report)")
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(["true\\retrieved", *labels])
-    for lab, row in zip(labels, m, strict=True):
-        w.writerow([lab, *row.tolist()])
-    atomic_write_text(out / "report_confusion.csv", buf.getvalue())
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    cols = ["lump_id", "image_id", "view", "true", "retrieved", "retrieved_lump_id", "similarity"]
-    w.writerow(cols)
-    for q in doc["queries"]:
-        w.writerow([q[k] if q[k] is not None else "" for k in cols])
-    atomic_write_text(out / "report_queries.csv", buf.getvalue())
-    files = {name: display_path(out / name) for name in ("report_confusion.png", "report_confusion.csv",
-                                                          "report_queries.csv", "report_retrieval.json")}
-    doc["files"] = files
-    atomic_write_json(out / "report_retrieval.json", jsonable(doc))
-    return files
-
-
-def _write_manifest(doc: dict[str, Any], out: Path) -> dict[str, str]:
-    import csv
-    import io
-
-    from mvkl.evaluation.aggregate import jsonable
-    from mvkl.fsutil import atomic_write_json, atomic_write_text, display_path
-
-    out.mkdir(parents=True, exist_ok=True)
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    cols = ["index", "key", "en", "group", "support", "n_pos", "n_neg", "tp", "fp", "tn", "fn", "accuracy",
-            "sensitivity", "specificity"]
-    w.writerow(["t_distance", "t_cls", *cols])
-    for m in doc["metrics"]:
-        for p in m["per_dimension"]:
-            w.writerow([doc["t_distance"], m["t_cls"], *("" if p[k] != p[k] else p[k] for k in cols)])
-    atomic_write_text(out / "manifest_per_dimension.csv", buf.getvalue())
-    files = {name: display_path(out / name) for name in ("manifest_estimation.json", "manifest_per_dimension.csv")}
-    doc["files"] = files
-    atomic_write_json(out / "manifest_estimation.json", jsonable(doc))
-    return files
-
-
 def register(root: typer.Typer) -> None:
     """Add `mvkl retrieve` to the root app."""
 
@@ -208,43 +146,12 @@ def register(root: typer.Typer) -> None:
         averaged over the 35 dimensions (one row per T_cls) and per dimension. Test images with no
         neighbour inside the radius are handled by --empty and counted.
         """
-        from mvkl.analysis.embed import model_input_size
-        from mvkl.analysis.retrieval.run import manifest_estimation, report_retrieval
+        from mvkl.analysis.retrieval.files import run_retrieval
         from mvkl.errors import InputError
-        from mvkl.evaluation.protocols.features import resolve_device
-        from mvkl.fsutil import display_path
-        from mvkl.models import load_vikl
-        from mvkl.store import Store
 
-        t0 = time.perf_counter()
-        for name, s in (("--split", split), ("--key-split", key_split)):
-            if s not in ("train", "val", "test"):
-                raise InputError(f"{name} must be train, val or test (got {s!r})", code="option")
-        if task not in ("report", "manifest"):
-            raise InputError(f"--task must be report or manifest (got {task!r})", code="option")
-        if empty not in ("nearest", "prior", "zeros"):
-            raise InputError(f"--empty must be nearest, prior or zeros (got {empty!r})", code="option")
         ts = _floats(t_cls) if t_cls else [0.15]
         if task == "report" and (t_cls or t_distance != 0.4):
             raise InputError("--t-cls and --t-distance apply to --task manifest", code="option")
-        dev = resolve_device(device)
-        net, tok, cfg = load_vikl(model)
-        net.to(dev)
-        with Store(store) as st:
-            size = model_input_size(cfg, st)
-            if task == "report":
-                doc = report_retrieval(net, tok, st, query_split=split, key_split=key_split, input_size=size,
-                                       batch_size=batch_size)
-            else:
-                doc = manifest_estimation(net, st, query_split=split, key_split=key_split, t_distance=t_distance,
-                                          t_cls=ts, empty=empty, input_size=size, batch_size=batch_size)
-        doc = {"task": task, "model": display_path(model), "store": display_path(store), **doc}
-        doc["seconds"] = round(time.perf_counter() - t0, 3)
-        if out is not None:
-            if task == "report":
-                _write_report(doc, out, f"Image → report retrieval, BI-RADS of the nearest {key_split} report for "
-                                        f"each {split} image (4A/4B/4C → 4): {display_path(model)} on "
-                                        f"{display_path(store)}")
-            else:
-                _write_manifest(doc, out)
+        doc = run_retrieval(model, store, task=task, split=split, key_split=key_split, t_distance=t_distance,
+                            t_cls=ts, empty=empty, batch_size=batch_size, device=device, out=out)
         emit(doc, json_out, lambda: (_render_report if task == "report" else _render_manifest)(doc))

@@ -16,12 +16,6 @@ def _f(x: Any, digits: int = 3) -> str:
     return f"{x:.{digits}f}" if isinstance(x, float) else str(x)
 
 
-def _pm(m: Any, s: Any) -> str:
-    if m is None:
-        return "n/a"
-    return f"{m:.3f} ± {s:.3f}" if isinstance(s, float) and math.isfinite(s) else f"{m:.3f}"
-
-
 def _link(path: Any, base: Path, label: str | None = None) -> str:
     if not path:
         return ""
@@ -35,29 +29,68 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def _method_section(s: dict[str, Any], out: Path) -> list[str]:
+    from mvkl.evaluation.method.findings import findings
+    from mvkl.evaluation.method.report import comparisons_table, markdown_table
+
+    doc = s.get("method") or {}
+    if not doc.get("rows"):
+        return []
+    o = s["options"]
+    shown = [f"- {'✅' if f['met'] else '❌' if f['met'] is False else '–'} {f['text']}" for f in findings(doc)]
+    return [
+        "## 1. The method's effect (paper Tables 5 and 6)",
+        "",
+        f"`mvkl bench method` on the lesion-view store: every row pretrained (tiny preset, {o['pretrain_steps']} "
+        f"steps) and evaluated with seeds 0..{o['seeds'] - 1}; test AUC as the seed mean ± std with the 95 % "
+        "stratified bootstrap CI of the seed mean; Δ is the paired bootstrap difference against random init "
+        "(every row resampled the same way). The supervised row is fine-tuning from random init: the image "
+        "ceiling of this store. R@k: image → report retrieval among the test reports, with its exact chance; "
+        "zero-shot: the image embedding against benign and malignant report prompts.",
+        "",
+        markdown_table(doc),
+        comparisons_table(doc),
+        f"{doc.get('n_test')} test images ({doc.get('n_test_malignant')} malignant); "
+        f"{_link(out / 'method' / 'method.md', out, 'the benchmark report')}, "
+        f"{_link(out / 'method' / 'predictions.csv', out, 'every test prediction')} "
+        "(`mvkl bench method --from` recomputes every figure from it).",
+        "",
+        f"![ablation chart]({os.path.relpath(out / 'method' / 'method.png', out)})",
+        "",
+        "**What the figures show** (each target of the method benchmark, measured):",
+        "",
+        *shown,
+        "",
+    ]
+
+
 def render_report(s: dict[str, Any], out: Path) -> str:
-    """Markdown for a demo summary ``s`` written into ``out``."""
+    """Markdown for a demo summary ``s`` written into ``out``: the ablation table and chart first,
+    then the data, the saved classifier, retrieval, manifestation estimation and Grad-CAM."""
     o = s["options"]
     ing = s.get("ingest", {})
     syn = s.get("synth", {})
+    gl = s.get("glance", {})
     parts = [
         "# mvkl demo report",
         "",
         f"Synthetic MVKL-like data: {o['exams']} exams (seed {o['seed']}), DICOM at {o['synth_image_size']} px, "
-        f"store at {o['store_image_size']} px; tiny ViKL pretraining for {o['pretrain_steps']} steps per mode on "
-        f"CPU{' (--quick)' if o['quick'] else ''}. Total {s.get('total_seconds', 0):.0f} s. These numbers come from "
-        "a few dozen synthetic exams and a tiny model: they show that every stage works together, they are not "
-        "results (see README, 'Reproducing the paper').",
+        f"ingested as lesion-centred views at {o['store_image_size']} px; tiny ViKL pretraining for "
+        f"{o['pretrain_steps']} steps per row and seed on CPU{' (--quick)' if o['quick'] else ''}. Total "
+        f"{s.get('total_seconds', 0):.0f} s. Synthetic data and a tiny model: the figures show whether each part "
+        "of the method does what it should on data whose signal is known; they are not the paper's results "
+        "(README, 'Reproducing the paper').",
         "",
-        "## 1. Data: synth → ingest",
+        *_method_section(s, out),
+        "## 2. Data: synth → ingest (lesion views)",
         "",
         _table(["", "count"], [
             ["exams / lumps / DICOM files written", f"{syn.get('exams')} / {syn.get('lumps')} / {syn.get('files')}"],
             ["hostile files planted", str(sum((syn.get("hostile") or {}).values()))],
             ["lumps ingested / quarantined", f"{ing.get('lumps', {}).get('ingested')} / "
                                               f"{ing.get('lumps', {}).get('quarantined')}"],
-            ["images ingested / quarantined", f"{ing.get('images', {}).get('ingested')} / "
-                                               f"{ing.get('images', {}).get('quarantined')}"],
+            ["lesion views ingested / quarantined", f"{ing.get('images', {}).get('ingested')} / "
+                                                     f"{ing.get('images', {}).get('quarantined')}"],
             ["report spans scrubbed", str(ing.get("reports", {}).get("scrubbed_spans"))],
         ]),
         "",
@@ -68,59 +101,23 @@ def render_report(s: dict[str, Any], out: Path) -> str:
                                        for k, v in (ing.get("splits") or {}).items()),
         "",
         f"Figures: {_link(out / 'synth_preview.png', out, 'synthetic views and lumps')}, "
-        f"{_link(out / 'store_preview.png', out, 'stored images')}, "
+        f"{_link(out / 'store_preview.png', out, 'stored lesion views')}, "
         f"{_link(out / 'hamming.png', out, 'Hamming distances and ManiNeg batches')}.",
         "",
         "Where the signal is (paper Table 3, a glance on the data set; `mvkl info --glance`): logistic "
-        "regression on the lumps' "
-        f"manifestation vectors, test AUC {_f(s.get('glance', {}).get('manifestation_auc'))}; on character "
-        f"n-grams of the reports, test AUC {_f(s.get('glance', {}).get('report_auc'))} "
-        f"({s.get('glance', {}).get('n_train')} train / {s.get('glance', {}).get('n_test')} test lumps).",
-        "",
-        "## 2. Pretraining (tiny preset)",
+        f"regression on the lumps' manifestation vectors, test AUC {_f(gl.get('manifestation_auc'))}; on "
+        f"character n-grams of the reports, test AUC {_f(gl.get('report_auc'))} ({gl.get('n_train')} train / "
+        f"{gl.get('n_test')} test lumps). The image carries the manifestations it shows plus part of the hidden "
+        "term (docs/synth.md).",
         "",
     ]
-    rows = []
-    for mode, d in (s.get("pretrain") or {}).items():
-        ft, fv = d.get("final_train") or {}, d.get("final_val") or {}
-        rows.append([mode, str(d.get("steps")), _f(ft.get("loss")), _f(ft.get("ii")), _f(ft.get("it")),
-                     _f(ft.get("im")), _f(ft.get("tm")), _f(fv.get("loss")), _f(d.get("samples_per_s"), 1)])
-    parts += [_table(["hard negatives", "steps", "train loss", "I–I", "I–T", "I–M", "T–M", "val loss",
-                      "samples/s"], rows), "",
-              "Loss terms are the last logged values (paper Eq. 8: L = L_IMC + (L_IT + L_IM + L_TM)/3).", "",
-              "## 3. Downstream evaluation (test AUC, mean ± std over 2 seeds)", ""]
-    evals = s.get("eval") or {}
-    protos = [p for p in ("lp", "le", "ft") if any(p in v for v in evals.values())]
-    rows = []
-    for name, d in evals.items():
-        row = [name]
-        for p in protos:
-            r = d.get(p)
-            row.append(_pm(r["auc_mean"], r["auc_std"]) if r else "")
-        le = d.get("le") or {}
-        row.append(f"{_f(le.get('ece_mean'))} / {_f(le.get('ece_all_bins_mean'))}")
-        figs = [_link(Path(str(d[p]["out"])) / f, out, f"{p} {f.split('.')[0]}") for p in protos if d.get(p)
-                for f in ("roc.png", "reliability.png") if f in (d[p].get("files") or [])]
-        row.append(", ".join(figs))
-        rows.append(row)
-    n_test = next((r.get("n_test") for d in evals.values() for r in d.values() if r.get("n_test")), None)
-    rows.append(["(chance)", *["0.500" for _ in protos], "", ""])
-    parts += [_table(["encoder", *[p.upper() for p in protos], "LE ECE (paper / all bins)", "figures"], rows), "",
-              f"Test images: {_f(n_test, 0) if isinstance(n_test, float) else n_test}. LP: logistic regression on "
-              "frozen features; LE: frozen encoder + linear head; FT: fine-tuning (`--setting tiny`). ECE: 10 "
-              "equal-width bins; the paper's value excludes bins with fewer than 10 samples (paper Sec. 5.10), so "
-              "on a small test split it can be 0 because every bin is excluded; the all-bins ECE is shown "
-              "beside it. What to expect: the tiny preset trains a ResNet-18 from scratch for a few hundred CPU "
-              "steps on 64-px images of a few dozen lumps, where a mass is a handful of pixels; its image "
-              "features do not separate benign from malignant, and AUCs near 0.5 (with large seed-to-seed "
-              "spread on a small test split) are the honest outcome. The signal is in the data (the "
-              "manifestation and report classifiers above); reproducing the paper needs the `paper` preset "
-              "(ResNet-50 at 256 px, BERT, 9,000 steps) on a GPU and real data.", ""]
     clf = s.get("classifier") or {}
-    if clf:
-        parts += [f"Saved classifier (for Grad-CAM and `mvkl predict`): {clf.get('protocol', '').upper()} of "
-                  f"{clf.get('model')}, test AUC {_pm(clf.get('auc_mean'), clf.get('auc_std'))}, "
-                  f"results in {_link(clf.get('out'), out, 'its results folder')}.", ""]
+    figs = [_link(Path(str(clf.get("out"))) / f, out, f.split(".")[0]) for f in ("roc.png", "reliability.png")
+            if f in (clf.get("files") or [])]
+    parts += ["## 3. Saved classifier and calibration", "",
+              f"LE of {clf.get('model')} with the classifier saved (for Grad-CAM and `mvkl predict`): test AUC "
+              f"{_f(clf.get('auc'))}, ECE {_f(clf.get('ece'))} (paper Sec. 5.10: bins with fewer than 10 samples "
+              f"excluded) / {_f(clf.get('ece_all_bins'))} (all bins). Figures: {', '.join(figs) or 'n/a'}.", ""]
     ret = s.get("retrieval") or {}
     conf = ret.get("confusion") or {}
     rec = ret.get("recall") or {}
@@ -138,11 +135,20 @@ def render_report(s: dict[str, Any], out: Path) -> str:
                        _f(r.get("specificity"))] for r in me.get("rows", [])]),
               "", f"T_distance {me.get('t_distance')}; test images without a neighbour within it: "
                   f"{me.get('n_empty')} (nearest training sample used).", ""]
+    boxes = (s.get("cam") or {}).get("boxes") or {}
+    score = ""
+    if boxes.get("images_with_box"):
+        e, hr = boxes.get("energy_in_box_mean"), boxes.get("pointing_hit_rate")
+        score = (f" Against the lesion boxes of {boxes['images_with_box']} image(s): mean CAM energy inside the box "
+                 f"{_f(e)}, pointing game {boxes.get('pointing_hits')}/{boxes['images_with_box']} "
+                 f"({_f(hr)}).")
     parts += ["## 6. Grad-CAM (paper Sec. 5.8, Fig. 6)", "",
               "Grad-CAM of the saved classifier at `layer3` on test images: "
-              + _link(out / "cams" / "cam_sheet.png", out), "",
+              + _link(out / "cams" / "cam_sheet.png", out) + "." + score, "",
               "## Timings", "", _table(["step", "seconds"], [[k, _f(v, 1)] for k, v in
                                                             (s.get("seconds") or {}).items()]), "",
-              "## Commands", "", "Each step ran this command (add `--json` for the machine-readable output):", "",
+              "## Commands", "",
+              "Each stage called the library function behind this command (add `--json` for the "
+              "machine-readable output):", "",
               "```", *s.get("commands", []), "```", ""]
     return "\n".join(parts)

@@ -225,7 +225,7 @@ def _lump_box(boxes: dict[str, list[list[float]]], file: str, lump: int) -> list
 def write_lesion_table(stage: Path, rows: list[Any], boxes: dict[int, dict[str, list[list[float]]]]) -> None:
     """``annotation/lesions.csv``: per lump row, the lesion box on the first file of its CC and
     MLO groups in source pixel-edge coordinates (the rendered centre is a pixel index, so its edge
-    coordinate is ``c + 0.5``; the box is the centre ± the lesion radius). Read by the MVKL
+    coordinate is ``c + 0.5``; the box is the centre ± the lesion radius, clipped at 0). Read by the MVKL
     adapter (:func:`mvkl.sources.mvkl_release.side_boxes`) for ``--views lesion``."""
     lines = [",".join(LESION_COLUMNS)]
     for r in rows:
@@ -234,7 +234,9 @@ def write_lesion_table(stage: Path, rows: list[Any], boxes: dict[int, dict[str, 
             hit = _lump_box(boxes[r.exam.index], grp[0], r.lump.index) if grp else None
             if hit:
                 cy, cx, rad = hit
-                cells += [f"{v:.1f}" for v in (cx + 0.5 - rad, cy + 0.5 - rad, cx + 0.5 + rad, cy + 0.5 + rad)]
+                # a lesion at the skin line may reach past the image edge: the box stops at it
+                cells += [f"{max(0.0, v):.1f}" for v in (cx + 0.5 - rad, cy + 0.5 - rad, cx + 0.5 + rad,
+                                                          cy + 0.5 + rad)]
             else:
                 cells += [""] * 4
         cells += [""] * (len(LESION_COLUMNS) - len(cells))

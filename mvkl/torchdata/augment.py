@@ -63,6 +63,8 @@ class AugmentConfig:
             (the released code: grey 128 fill, corner shear, factors only above 1).
         random_direction: in ``fixed`` mode, Brightness/Sharpness factors 1 ± δ (else 1 + δ).
         ops: the op list to draw from.
+        dihedral: also a random quarter turn and vertical flip (the 8 symmetries of the square), for
+            lesion-centred crops, whose orientation carries no meaning; off for whole views.
     """
 
     size: int = 256
@@ -75,6 +77,7 @@ class AugmentConfig:
     mode: Literal["fixed", "compat"] = "fixed"
     random_direction: bool = True
     ops: tuple[str, ...] = field(default=OPS)
+    dihedral: bool = False
 
     def __post_init__(self) -> None:
         if int(self.size) != self.size or self.size < 8:
@@ -107,6 +110,8 @@ class AugmentParams:
     crop: tuple[int, int, int, int]
     flip: bool
     ops: tuple[tuple[str, bool, int], ...]
+    turns: int = 0  # quarter turns (dihedral mode)
+    vflip: bool = False  # vertical flip (dihedral mode)
 
 
 def _uniform(g: torch.Generator, lo: float, hi: float) -> float:
@@ -188,7 +193,11 @@ class TrainAugment:
             applied = _uniform(g, 0.0, 1.0) < c.op_prob
             sign = 1 if _uniform(g, 0.0, 1.0) < 0.5 else -1
             ops.append((name, applied, sign))
-        return AugmentParams(crop, flip, tuple(ops))
+        if not c.dihedral:  # the draw sequence of the paper's augmentation is unchanged
+            return AugmentParams(crop, flip, tuple(ops))
+        turns = _randint(g, 0, 3)
+        vflip = _uniform(g, 0.0, 1.0) < 0.5
+        return AugmentParams(crop, flip, tuple(ops), turns, vflip)
 
     def apply_op(self, img: Tensor, name: str, sign: int) -> Tensor:
         """One RandAugment op on a ``(C, H, W)`` float image."""
@@ -233,6 +242,10 @@ class TrainAugment:
                              antialias=True).clamp_(0.0, 1.0)
         if params.flip:
             out = out.flip(-1)
+        if params.vflip:
+            out = out.flip(-2)
+        if params.turns:
+            out = torch.rot90(out, params.turns, (-2, -1))
         for name, applied, sign in params.ops:
             if applied:
                 out = self.apply_op(out, name, sign)

@@ -155,7 +155,8 @@ def augment_for(cfg: PretrainConfig) -> Any:
     if cfg.augment == "none":
         return EvalTransform(cfg.image_size)
     opts: dict[str, Any] = {"scale": tuple(cfg.crop_scale), "hflip": cfg.hflip, "n_ops": cfg.randaug_ops,
-                            "magnitude": cfg.randaug_magnitude, "op_prob": cfg.randaug_prob}
+                            "magnitude": cfg.randaug_magnitude, "op_prob": cfg.randaug_prob,
+                            "dihedral": cfg.dihedral}
     if cfg.augment == "fixed":
         opts["random_direction"] = cfg.augment_random_direction
     return build_transform(cfg.augment, cfg.image_size, **opts)

@@ -65,6 +65,8 @@ class PretrainConfig:
     randaug_ops: int = _f(2, "data", "RandAugment N (code: 2)")
     randaug_magnitude: float = _f(7.0, "data", "RandAugment M of 10 (code: 7)")
     randaug_prob: float = _f(0.5, "data", "probability of each drawn op (code: 0.5)")
+    dihedral: bool = _f(False, "data", "also random quarter turns and vertical flips (not in the paper; for "
+                                       "lesion-view stores, whose crops have no orientation)")
     hflip: float = _f(0.5, "data", "horizontal-flip probability (code: 0.5)")
     text_max_length: int = _f(512, "data", "report truncation in tokens; padding is dynamic (B38)")
     workers: int = _f(-1, "data", "DataLoader workers per process (-1: automatic)")

@@ -178,3 +178,22 @@ def test_eval_transform_and_builder() -> None:
     with pytest.raises(ValueError, match="float"):
         EvalTransform(32)(torch.zeros(1, 32, 32, dtype=torch.uint8))
     assert math.isclose(TrainAugment().enhance_factor(1), 1.36)
+
+
+def test_dihedral_adds_quarter_turns_and_vertical_flips_after_the_same_draws() -> None:
+    img = torch.rand(1, 40, 48, generator=torch.Generator().manual_seed(3))
+    plain = TrainAugment(AugmentConfig(size=32, n_ops=0))
+    dihedral = TrainAugment(AugmentConfig(size=32, n_ops=0, dihedral=True))
+    seen = set()
+    for s in range(24):
+        p0 = plain.sample(40, 48, torch.Generator().manual_seed(s))
+        p1 = dihedral.sample(40, 48, torch.Generator().manual_seed(s))
+        assert (p1.crop, p1.flip, p1.ops) == (p0.crop, p0.flip, p0.ops)  # the paper's draws are unchanged
+        assert (p0.turns, p0.vflip) == (0, False)
+        seen.add((p1.turns, p1.vflip))
+        want = plain.apply(img, p0)
+        if p1.vflip:
+            want = want.flip(-2)
+        want = torch.rot90(want, p1.turns, (-2, -1))
+        assert torch.equal(dihedral.apply(img, p1), want)
+    assert len(seen) == 8  # all eight symmetries of the square occur

@@ -5,11 +5,18 @@ turns the saved test predictions into the figures, :mod:`.report` draws the tabl
 :mod:`.alignment` measures retrieval and zero-shot classification of the text branch.
 """
 
+from mvkl.evaluation.method.findings import findings
 from mvkl.evaluation.method.rows import ROWS, Row, parse_rows
-from mvkl.evaluation.method.run import MethodBenchOptions, read_predictions, run_method_bench, summarize_run
+from mvkl.evaluation.method.run import (
+    MethodBenchOptions,
+    read_predictions,
+    recompute,
+    run_method_bench,
+    summarize_run,
+)
 
-__all__ = ["ROWS", "MethodBenchOptions", "Row", "parse_rows", "read_predictions", "run_method_bench",
-           "summarize_run", "write_report"]
+__all__ = ["ROWS", "MethodBenchOptions", "Row", "findings", "parse_rows", "read_predictions", "recompute",
+           "run_method_bench", "summarize_run", "write_report"]
 
 
 def write_report(doc: dict, out: str) -> dict:
@@ -21,8 +28,10 @@ def write_report(doc: dict, out: str) -> dict:
 
     o = Path(out)
     plot_method(doc, o / "method.png")
+    shown = "".join(f"- {f['text']}\n" for f in findings(doc))
     text = ("# Method benchmark\n\n" + markdown_table(doc) + "\n## Hard negatives and modalities, paired\n\n"
             + comparisons_table(doc) + f"\n{doc['n_test']} test images ({doc['n_test_malignant']} malignant), "
-            f"{doc['seeds']} seeds, {doc['n_boot']} bootstrap replicates.\n\n![method](method.png)\n")
+            f"{doc['seeds']} seeds, {doc['n_boot']} bootstrap replicates.\n\n## What the figures show\n\n"
+            + shown + "\n![method](method.png)\n")
     atomic_write_text(o / "method.md", text)
     return {"table": "method.md", "chart": "method.png"}

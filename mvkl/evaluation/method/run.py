@@ -15,6 +15,7 @@ reused, so an interrupted benchmark continues where it stopped.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import logging
 import math
@@ -39,7 +40,8 @@ PREDICTION_COLUMNS = ("row", "protocol", "seed", "image_id", "label", "score")
 #: Supervised fine-tuning from random init (the image ceiling): the FT protocol of the evaluation
 #: setting with a learning rate and length that let a random trunk learn (the setting's FT values
 #: are for fine-tuning a pretrained trunk).
-SUPERVISED = {"tiny": {"lr": 2e-3, "min_lr": 1e-5, "epochs": 15, "patience": 6},
+SUPERVISED = {"tiny": {"lr": 2e-3, "min_lr": 1e-5, "weight_decay": 1e-4, "epochs": 20, "patience": 20,
+                       "batch_size": 32},
               "paper": {"lr": 1e-3, "min_lr": 1e-6, "epochs": 200, "patience": 30}}
 
 
@@ -58,6 +60,7 @@ class MethodBenchOptions:
     n_boot: int = 1000
     workers: int = 0
     device: str = "auto"
+    dihedral: bool | None = None  # quarter turns + vertical flips in training; None: on for lesion-view stores
 
     @property
     def eval_setting(self) -> str:
@@ -68,7 +71,7 @@ def _pretrain_config(opts: MethodBenchOptions, row: Row, seed: int) -> Any:
     from mvkl.train.config import resolve_config
 
     given: dict[str, Any] = {"modalities": row.modalities, "hard_negatives": row.hard_negatives, "seed": seed,
-                             "workers": opts.workers, "device": opts.device}
+                             "workers": opts.workers, "device": opts.device, "dihedral": bool(opts.dihedral)}
     if opts.steps is not None:
         given["steps"] = opts.steps
     if opts.batch_size is not None:
@@ -108,7 +111,7 @@ def _eval_config(opts: MethodBenchOptions, protocol: str, seed: int, supervised:
 
     extra = SUPERVISED[opts.eval_setting] if supervised else {}
     return resolve_config(protocol, opts.eval_setting, seeds=1, n_boot=0, workers=opts.workers, device=opts.device,
-                          **extra).replace(seeds=(seed,))
+                          dihedral=bool(opts.dihedral), **extra).replace(seeds=(seed,))
 
 
 def _test_records(row: str, protocol: str, seed: int, preds: dict[str, list[Any]]) -> list[dict[str, Any]]:
@@ -169,6 +172,19 @@ def summarize_run(records: list[dict[str, Any]], alignment: dict[str, Any], meta
     return doc
 
 
+def recompute(run_dir: str | Path, *, n_boot: int = 1000) -> dict[str, Any]:
+    """The results document of an earlier run, recomputed from its ``predictions.csv``,
+    ``alignment.json`` and ``meta.json`` (no training); exit 2 naming a missing file."""
+    run_dir = Path(run_dir)
+    for name in ("meta.json", "alignment.json", "predictions.csv"):
+        if not (run_dir / name).is_file():
+            raise InputError(f"no {name} here: --from takes the --out directory of an earlier mvkl bench method",
+                             file=display_path(run_dir / name), code="missing-file")
+    meta = json.loads((run_dir / "meta.json").read_text(encoding="utf-8"))
+    alignment = json.loads((run_dir / "alignment.json").read_text(encoding="utf-8"))
+    return summarize_run(read_predictions(run_dir), alignment, meta, n_boot=n_boot)
+
+
 def run_method_bench(store: str | Path, out: str | Path, opts: MethodBenchOptions,
                      on_step: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Run the benchmark (module docstring); writes ``OUT/predictions.csv``, ``OUT/alignment.json``
@@ -184,6 +200,8 @@ def run_method_bench(store: str | Path, out: str | Path, opts: MethodBenchOption
     if bad:
         raise InputError(f"protocols of the method benchmark are lp and le (got {', '.join(bad)})", code="option")
     task = load_task(store)
+    if opts.dihedral is None:  # lesion-centred crops have no orientation: train with all eight symmetries
+        opts = dataclasses.replace(opts, dihedral=task.store.views.startswith("lesion"))
     out.mkdir(parents=True, exist_ok=True)
     arch = _arch(opts)
     records: list[dict[str, Any]] = []
@@ -220,7 +238,8 @@ def run_method_bench(store: str | Path, out: str | Path, opts: MethodBenchOption
     atomic_write_json(out / "alignment.json", alignment)
     meta = {"store": display_path(store), "preset": opts.preset, "eval_setting": opts.eval_setting,
             "seeds": opts.seeds, "rows": [r.name for r in opts.rows], "protocols": list(opts.protocols),
-            "arch": arch, "steps": opts.steps, "batch_size": opts.batch_size, "seconds": timings,
+            "arch": arch, "steps": opts.steps, "dihedral": opts.dihedral, "batch_size": opts.batch_size,
+            "seconds": timings,
             "total_seconds": round(time.perf_counter() - t0, 1)}
     atomic_write_json(out / "meta.json", meta)
     doc = summarize_run(records, alignment, meta, n_boot=opts.n_boot)

@@ -47,9 +47,14 @@ SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
     "tiny": {
         "common": {"seeds": 2, "image_size": None, "image_size_fallback": 64, "n_boot": 1000},
         "lp": {"lp_c": 1 / 3.16, "lp_max_iter": 1000, "batch_size": 16},
-        "le": {"lr": 1e-3, "min_lr": 1e-6, "weight_decay": 1e-6, "epochs": 4, "patience": 2, "batch_size": 16},
+        # LE: no augmentation, so the frozen features are computed once (seconds, not minutes, on a CPU).
+        "le": {"lr": 1e-2, "min_lr": 1e-5, "weight_decay": 1e-6, "epochs": 30, "patience": 10, "batch_size": 64,
+               "augment": "none"},
         "ft": {"lr": 5e-5, "min_lr": 5e-7, "weight_decay": 5e-5, "epochs": 3, "patience": 2, "batch_size": 16,
-               "backbone_lr_mult_pretrained": 0.1},
+               "backbone_lr_mult_pretrained": 0.1,
+               # the tiny pretraining preset's light augmentation (crop 0.85-1, no RandAugment): on 64-px
+               # lesion crops the paper's 0.5-1 crop and RandAugment cut the lesion's margin away
+               "crop_scale": (0.85, 1.0), "randaug_prob": 0.0},
     },
 }
 
@@ -67,6 +72,9 @@ SETTING_SOURCES: dict[str, str] = {
     "lp_max_iter": "App. A: 1000 L-BFGS iterations",
     "image_size": "App. A: 256² (or the encoder card's size; tiny: at most 64)",
     "seeds": "spec §9: 5 repeats, seeds 0..4 (tiny: 2)",
+    "crop_scale": "Sec. 5.2: RandomResizedCrop 0.5-1 (tiny: 0.85-1, as the tiny pretraining preset)",
+    "randaug_prob": "code: each RandAugment op with probability 0.5 (tiny: 0, none)",
+    "dihedral": "not in the paper: random quarter turns and vertical flips, for lesion-centred crops (off)",
     "n_boot": "B46: stratified percentile bootstrap of the test AUC",
     "ece": "Sec. 5.10: 10 equal-width bins, bins with < 10 samples excluded",
 }
@@ -101,6 +109,9 @@ class EvalConfig:
     backbone_lr_mult_pretrained: float = 0.1
     bn_mode: str = "frozen"
     augment: str = "fixed"
+    crop_scale: tuple[float, float] = (0.5, 1.0)
+    randaug_prob: float = 0.5
+    dihedral: bool = False
     lp_c: float = 1 / 3.16
     lp_max_iter: int = 1000
     lp_standardize: bool = True
@@ -119,6 +130,7 @@ class EvalConfig:
         d = dataclasses.asdict(self)
         d["seeds"] = list(self.seeds)
         d["thresholds"] = list(self.thresholds)
+        d["crop_scale"] = list(self.crop_scale)
         return d
 
     def replace(self, **changes: Any) -> EvalConfig:
@@ -181,6 +193,7 @@ def resolve_config(protocol: str, setting: str = "paper", *, seeds: int | None =
     if 0.5 not in thr:
         thr = (*thr, 0.5)
     values["thresholds"] = tuple(dict.fromkeys(thr))
+    values["crop_scale"] = tuple(float(v) for v in values.get("crop_scale", (0.5, 1.0)))
     cfg = EvalConfig(**values)
     _validate(cfg)
     return cfg
@@ -200,6 +213,9 @@ def _validate(c: EvalConfig) -> None:
            f"--backbone-lr-mult must be non-negative (got {c.backbone_lr_mult})")
     _check(c.bn_mode in ("frozen", "train"), f"--bn-mode must be 'frozen' or 'train' (got {c.bn_mode!r})")
     _check(c.augment in ("fixed", "compat", "none"), f"--augment must be fixed, compat or none (got {c.augment!r})")
+    _check(len(c.crop_scale) == 2 and 0.0 < c.crop_scale[0] <= c.crop_scale[1] <= 1.0,
+           f"crop scale must be two numbers 0 < min <= max <= 1 (got {tuple(c.crop_scale)})")
+    _check(0.0 <= c.randaug_prob <= 1.0, f"RandAugment probability must lie in [0, 1] (got {c.randaug_prob})")
     _check(c.lp_c > 0, f"--lp-c must be positive (got {c.lp_c})")
     _check(c.lp_max_iter >= 1, f"LP max iterations must be at least 1 (got {c.lp_max_iter})")
     _check(c.lp_variance in ("bootstrap", "none"), f"--lp-variance must be bootstrap or none (got {c.lp_variance!r})")

@@ -215,6 +215,56 @@ def run_eval(model: str | tuple[Any, dict[str, Any]], store: str | os.PathLike[s
                        best_model=best[1] if (best is not None and keep_model) else None)
 
 
+#: LE without augmentation trains its head on features computed once (False: through the encoder
+#: every step, the slow path the tests compare it with).
+CACHE_LE_FEATURES = True
+
+
+def _feature_identity(feature_dim: int) -> Any:
+    """An identity "encoder" over precomputed features (the cached LE path of :func:`_run_seeds`)."""
+    from torch import nn
+
+    mod = nn.Identity()
+    mod.feature_dim = int(feature_dim)  # type: ignore[assignment]
+    return mod
+
+
+def _cached_le(encoder: Any, feats: dict[str, np.ndarray], y_train: np.ndarray, y_val: np.ndarray,
+               positions: np.ndarray, cfg: EvalConfig, seed: int) -> tuple[Any, np.ndarray, np.ndarray, dict[str, Any]]:
+    """LE (paper App. A) of one seed on frozen features: the head is trained by :func:`.finetune.fit`
+    exactly as on images (Adam, cosine schedule, early stopping on validation AUC, batches from
+    ``(seed, epoch)``); returns (classifier over ``encoder``, p_val, p_test, fit info)."""
+    import torch
+
+    from mvkl.evaluation.protocols.classifier import Classifier, build_head
+    from mvkl.evaluation.protocols.data import TrainBatches
+    from mvkl.evaluation.protocols.finetune import fit
+
+    dim = int(encoder.feature_dim)
+    probe = Classifier(_feature_identity(dim), build_head(dim, seed))
+    x = {k: torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32)) for k, v in feats.items()}
+    labels = torch.from_numpy(np.asarray(y_train, dtype=np.int64))
+    batches = TrainBatches(positions, cfg.batch_size, seed)
+
+    def train_epoch(e: int) -> Any:
+        batches.epoch = e
+        for keys in batches:
+            idx = torch.tensor([k.index for k in keys], dtype=torch.long)
+            yield x["train"][idx], labels[idx]
+
+    def proba(split: str) -> np.ndarray:
+        with torch.no_grad():
+            return torch.softmax(probe.head(x[split]).float(), dim=1)[:, 1].double().numpy()
+
+    res = fit(probe, protocol="le", train_epoch=train_epoch, val_auc=lambda _m: _safe_auc(y_val, proba("val")),
+              steps_per_epoch=len(batches), lr=cfg.lr, min_lr=cfg.min_lr, weight_decay=cfg.weight_decay,
+              epochs=cfg.epochs, patience=cfg.patience, device=torch.device("cpu"), amp=False)
+    info = res.info()
+    info["history"] = res.history
+    info["features"] = "cached (augment none, frozen BatchNorm)"
+    return Classifier(encoder, probe.head), proba("val"), proba("test"), info
+
+
 def _run_seeds(encoder: Any, card: dict[str, Any], task: Any, cfg: EvalConfig, device: Any, size: int,
                mult: float | None, keep_model: bool, progress: Any) -> tuple[list[Any], dict[str, list[Any]], Any]:
     """Train/fit and evaluate every seed; returns ([(run record, (y_test, p_test))], predictions, best)."""
@@ -235,7 +285,10 @@ def _run_seeds(encoder: Any, card: dict[str, Any], task: Any, cfg: EvalConfig, d
                     for s in SPLITS}
     tr, va, te = (task.splits[s] for s in SPLITS)
     feats: dict[str, np.ndarray] = {}
-    if cfg.protocol == "lp":
+    # LE without augmentation and with frozen BatchNorm sees the same features every epoch: compute
+    # them once, as LP does, and train the head on them (same optimiser, schedule, early stopping).
+    cached_le = CACHE_LE_FEATURES and cfg.protocol == "le" and cfg.augment == "none" and cfg.bn_mode == "frozen"
+    if cfg.protocol == "lp" or cached_le:
         encoder.to(device)
         for s in SPLITS:
             t0 = time.perf_counter()
@@ -264,9 +317,12 @@ def _run_seeds(encoder: Any, card: dict[str, Any], task: Any, cfg: EvalConfig, d
             if not probe.converged:
                 log.warning("seed %d: L-BFGS stopped at %d iterations without converging", seed, cfg.lp_max_iter)
             model = Classifier(encoder, probe_head(probe)) if (cfg.save_model or keep_model) else None
+        elif cached_le:
+            model, p_val, p_test, fit_info = _cached_le(encoder, feats, tr.labels, va.labels, positions, cfg, seed)
         else:
             model = fresh_model(encoder, build_head(encoder.feature_dim, seed))
-            aug = EvalTransform(size) if cfg.augment == "none" else build_transform(cfg.augment, size)
+            aug = EvalTransform(size) if cfg.augment == "none" else build_transform(
+                cfg.augment, size, scale=tuple(cfg.crop_scale), op_prob=cfg.randaug_prob, dihedral=cfg.dihedral)
             batches = TrainBatches(positions, cfg.batch_size, seed)
             train_loader = loader(task.dataset("train", aug, seed=seed), batch_sampler=batches, workers=workers,
                                   pin=pin)

@@ -189,3 +189,20 @@ def test_results_do_not_depend_on_workers(small_stores: list[Path]) -> None:
     assert a.predictions["score"] == b.predictions["score"]
     assert a.doc["runs"][0]["fit"]["history"] == [{**h, "seconds": a.doc["runs"][0]["fit"]["history"][i]["seconds"]}
                                                   for i, h in enumerate(b.doc["runs"][0]["fit"]["history"])]
+
+
+def test_le_on_cached_features_equals_le_through_the_encoder(eval_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """LE without augmentation trains the head on features computed once; the slow path runs every
+    batch through the frozen encoder. Same head initialisation, batches and schedule: same model."""
+    from mvkl.evaluation.protocols import runner
+
+    cfg = resolve_config("le", "tiny", seeds=2, epochs=3, patience=3, augment="none", **FAST)
+    fast = run_eval("random:resnet18:0", eval_store, cfg, write=False)
+    monkeypatch.setattr(runner, "CACHE_LE_FEATURES", False)
+    slow = run_eval("random:resnet18:0", eval_store, cfg, write=False)
+    assert fast.predictions["image_id"] == slow.predictions["image_id"]
+    np.testing.assert_allclose(fast.predictions["score"], slow.predictions["score"], atol=2e-5)
+    assert len(set(np.round(fast.predictions["score"], 4))) > 2  # the head learned something per image
+    for a, b in zip(fast.doc["runs"], slow.doc["runs"], strict=True):
+        assert a["fit"]["best_epoch"] == b["fit"]["best_epoch"]
+        assert a["fit"]["features"].startswith("cached") and "features" not in b["fit"]

@@ -1,5 +1,5 @@
-"""`mvkl bench method`: the paper's ablations on one store over seeds (shell of
-:mod:`mvkl.evaluation.method`)."""
+"""`mvkl bench method`: the paper's ablations on one store over seeds (the CLI shell of
+:mod:`mvkl.evaluation.method`: parse, call, render)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import typer
 from mvkl.cli.common import JsonOpt, QuietOpt, command, emit, example
 
 
-def _render(doc: dict[str, Any]) -> None:
+def render(doc: dict[str, Any]) -> None:
+    """The results as a rich table, the retrieval figures and what the figures show (stdout)."""
     from rich.table import Table
 
     from mvkl.log import stdout_console
@@ -29,7 +30,12 @@ def _render(doc: dict[str, Any]) -> None:
     for row, ret in doc.get("retrieval", {}).items():
         con.print(f"{row}: image→report " + ", ".join(f"{k} {v['mean']:.3f} (chance {v['chance']:.3f})"
                                                        for k, v in ret.items()))
-    con.print(f"files: {', '.join(doc.get('files', []))}")
+    from mvkl.evaluation.method.findings import findings
+
+    for f in findings(doc):
+        con.print({True: "[green]met[/green] ", False: "[red]not met[/red] ", None: "– "}[f["met"]] + f["text"])
+    if doc.get("files"):
+        con.print(f"files: {', '.join(doc['files'])}")
 
 
 def register(app: typer.Typer) -> None:
@@ -71,20 +77,12 @@ def register(app: typer.Typer) -> None:
         image + report, image + manifestation and ViKL with none / Robinson / ManiNeg negatives, over
         seeds; LP and LE test AUC with bootstrap CIs and paired differences against random init,
         image → report R@1/R@5 and zero-shot AUC for the rows with a text branch."""
-        import json
-
         from mvkl.errors import InputError
         from mvkl.evaluation import method as M
         from mvkl.fsutil import atomic_write_json, display_path
 
         if from_dir is not None:
-            for name in ("meta.json", "alignment.json", "predictions.csv"):
-                if not (from_dir / name).is_file():
-                    raise InputError(f"no {name} here: --from takes the --out directory of an earlier "
-                                     "mvkl bench method", file=display_path(from_dir / name), code="missing-file")
-            meta = json.loads((from_dir / "meta.json").read_text(encoding="utf-8"))
-            alignment = json.loads((from_dir / "alignment.json").read_text(encoding="utf-8"))
-            doc = M.summarize_run(M.read_predictions(from_dir), alignment, meta, n_boot=n_boot)
+            doc = M.recompute(from_dir, n_boot=n_boot)
             where = from_dir
         else:
             if store is None:
@@ -98,4 +96,4 @@ def register(app: typer.Typer) -> None:
             where = out
         doc["files"] = [display_path(where / f) for f in M.write_report(doc, str(where)).values()]
         atomic_write_json(where / "results.json", doc)
-        emit(doc, json_out, lambda: _render(doc))
+        emit(doc, json_out, lambda: render(doc))
