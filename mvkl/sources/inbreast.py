@@ -24,25 +24,37 @@
   (groups unknown). XML ROIs add: ``Spiculated Region`` (with the Mass flag) -> mass edge
   spiculated, ``Cluster`` -> calcification distribution clustered, ``Distortion``/``Asymmetry``.
 * **Reports**: the patient's report text when shipped (scrubbed by the pipeline), else empty.
+* **Unknown values**: the release writes ``removed`` in ``Patient ID`` and ``Patient age`` and
+  leaves or space-pads other cells; in the fields it blanks (:data:`BLANKED`) any value that only
+  means unknown (``removed``, ``-``, ``NA``, ``N/A``, ``unknown``, blank) is unknown, counted per
+  column in ``manifest_mapping.unknown_values`` (shown by ``mvkl info``). ``Acquisition date`` is
+  ``YYYYMM`` (``201001``; a number cell in the ``.xls``).
+* **Lesions**: each ``AllXML`` ROI with points becomes a lesion of its image (:func:`roi_lesion`:
+  box in source pixels, polygon kept; kind from the ROI name, :func:`roi_kind`). A malformed XML
+  (bad plist, a point that is not ``"(x, y)"``) is a warning naming the table row and the file;
+  the image is kept without boxes.
 """
 
 from __future__ import annotations
 
+import math
 import plistlib
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from mvkl.errors import InputError, Problem
 from mvkl.fsutil import display_path
-from mvkl.ingest.records import AdapterResult, ImageRef, LeftOut, LumpRecord, RowRef, SourceInfo
+from mvkl.ingest.records import AdapterResult, ImageRef, LeftOut, LumpRecord, RowRef, SourceInfo, SourceLesion
 from mvkl.quarantine import Reason
 from mvkl.sources import mapping as MP
 from mvkl.sources.base import (
     check_options,
     column_label,
     find_column,
+    is_unknown,
     normalize_report,
     parse_age,
     parse_birads,
@@ -59,6 +71,7 @@ __all__ = ["TABLE_NAMES", "InbreastAdapter", "birads_label", "parse_roi_names"]
 TABLE_NAMES = ("INbreast.xls", "INbreast.xlsx", "INbreast.csv")
 FILE_RE = re.compile(r"^(\d+)_([0-9a-fA-F]{16})_MG_([LR])_(CC|ML|MLO|FB)_ANON\.dcm$", re.IGNORECASE)
 COLUMNS: dict[str, tuple[str, ...]] = {
+    "patient_id": ("Patient ID",),  # "removed" in the release; never read beyond that
     "laterality": ("Laterality",),
     "age": ("Patient age",),
     "view": ("View",),
@@ -73,6 +86,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 REQUIRED = ("laterality", "view", "file", "birads")
 FLAGS = ("mass", "micros", "distortion", "asymmetry")
+#: Fields the release blanks: a value that only means unknown there (``removed``, ``-``, ``NA``,
+#: blank, ...: :func:`mvkl.sources.base.is_unknown`) is unknown, counted per column for ``mvkl info``.
+BLANKED = ("patient_id", "age", "date", "acr", "birads")
 _FLAG_FIELD = {"mass": "Mass", "micros": "Micros", "distortion": "Distortion", "asymmetry": "Asymmetry"}
 
 
@@ -91,29 +107,87 @@ def _number(cell: str) -> str | None:
     return m.group(1) if m else None
 
 
-def parse_roi_names(path: Path) -> set[str]:
-    """ROI ``Name`` values of an OsiriX plist (``Images[*].ROIs[*].Name``), stripped.
+@dataclass(frozen=True)
+class Roi:
+    """One OsiriX ROI: its ``Name`` (stripped) and its ``Point_px`` points ``(x, y)`` (x = column)."""
+
+    name: str
+    points: tuple[tuple[float, float], ...]
+
+
+_POINT = re.compile(r"^\s*\(\s*([-+0-9.eE]+)\s*,\s*([-+0-9.eE]+)\s*(?:,\s*[-+0-9.eE]+\s*)?\)\s*$")
+
+
+def parse_rois(path: Path) -> list[Roi]:
+    """Every ROI of an OsiriX plist (``Images[*].ROIs[*]``: ``Name``, ``Point_px`` strings ``"(x, y)"``).
 
     Raises:
-        ValueError: the file is not a readable plist.
+        ValueError: the file is not a readable plist, or an ROI's points are not ``"(x, y)"``
+            numbers (the message names the ROI's position, never a value).
     """
     with open(path, "rb") as fh:
         try:
             doc = plistlib.load(fh)
         except Exception as exc:  # plistlib raises several types for bad input
             raise ValueError(type(exc).__name__) from exc
+    images = doc.get("Images") if isinstance(doc, dict) else None
+    out: list[Roi] = []
+    for i, image in enumerate(images if isinstance(images, list) else []):
+        rois = image.get("ROIs") if isinstance(image, dict) else None
+        for j, roi in enumerate(rois if isinstance(rois, list) else []):
+            if not isinstance(roi, dict):
+                continue
+            pts = []
+            raw = roi.get("Point_px", [])
+            for s in raw if isinstance(raw, list) else [raw]:
+                m = _POINT.match(str(s))
+                x, y = (float(m.group(1)), float(m.group(2))) if m else (math.nan, math.nan)
+                if not (math.isfinite(x) and math.isfinite(y)):
+                    raise ValueError(f"image {i} ROI {j}: Point_px is not \"(x, y)\"")
+                pts.append((x, y))
+            out.append(Roi(str(roi.get("Name", "")).strip(), tuple(pts)))
+    return out
 
-    def walk(node: Any, in_rois: bool) -> Iterator[str]:
-        if isinstance(node, dict):
-            if in_rois and isinstance(node.get("Name"), str):
-                yield node["Name"].strip()
-            for k, v in node.items():
-                yield from walk(v, in_rois or k == "ROIs")
-        elif isinstance(node, list):
-            for v in node:
-                yield from walk(v, in_rois)
 
-    return set(walk(doc, False))
+def parse_roi_names(path: Path) -> set[str]:
+    """ROI ``Name`` values of an OsiriX plist, stripped (:func:`parse_rois`).
+
+    Raises:
+        ValueError: the file is not a readable plist.
+    """
+    return {r.name for r in parse_rois(path) if r.name}
+
+
+def roi_kind(name: str) -> str:
+    """The lesion kind of an INbreast ROI name (``Mass``, ``Calcification``, ``Cluster``,
+    ``Spiculated Region``, ``Distortion``, ``Asymmetry``); anything else is ``other``."""
+    n = name.lower()
+    if "calc" in n or "cluster" in n:
+        return "calcification"
+    if "mass" in n or "spicul" in n:
+        return "mass"
+    if "distortion" in n:
+        return "distortion"
+    if "asym" in n or "assym" in n:
+        return "asymmetry"
+    return "other"
+
+
+def roi_lesion(roi: Roi) -> SourceLesion | None:
+    """The ROI as a lesion in the source pixel-edge frame: ``Point_px`` are pixel indices (the pixel
+    ``int(x), int(y)`` holds a point, as the public INbreast mask readers rasterise them), so the
+    box spans the pixels the outline touches, ``[floor(min x), floor(max x) + 1)``; the polygon
+    keeps the points at their pixel centres. None when the ROI has no point."""
+    if not roi.points:
+        return None
+    xs = [p[0] for p in roi.points]
+    ys = [p[1] for p in roi.points]
+    x0, y0 = max(0.0, math.floor(min(xs))), max(0.0, math.floor(min(ys)))
+    x1, y1 = math.floor(max(xs)) + 1.0, math.floor(max(ys)) + 1.0
+    if x1 <= x0 or y1 <= y0:  # wholly at negative coordinates
+        return None
+    poly = tuple((x + 0.5, y + 0.5) for x, y in roi.points) if len(roi.points) > 2 else ()
+    return SourceLesion(roi_kind(roi.name), (x0, y0, x1, y1), poly)
 
 
 class InbreastAdapter:
@@ -163,7 +237,8 @@ class InbreastAdapter:
             "split_policy": {"official": None, "unit": "patient (16-hex file name field)",
                              "method": "assigned by the pipeline (--split, default 7:1:2; --seed)"},
             "table": {"footer_rows_skipped": stats["footer"], "xml_files_used": stats["xml"],
-                      "reports_used": stats["reports"]},
+                      "reports_used": stats["reports"], "lesion_boxes": stats["boxes"]},
+            "unknown_values": dict(sorted(stats["unknown"].items())),
         }
         src = SourceInfo("", self.name, dataset, 1, MP.mapping_document("inbreast", **policies))
         return AdapterResult(records, problems, self.name, dataset, [src], warnings, left_out)
@@ -189,10 +264,10 @@ class InbreastAdapter:
     def _read_table(self, df: pl.DataFrame, label: str, source: Path,
                     files: dict[str, tuple[Path, str, str, str]],
                     dataset: str, left_out: list[LeftOut]
-                    ) -> tuple[list[LumpRecord], list[Problem], list[str], dict[str, int]]:
+                    ) -> tuple[list[LumpRecord], list[Problem], list[str], dict[str, Any]]:
         problems: list[Problem] = []
         warnings: list[str] = []
-        stats = {"footer": 0, "xml": 0, "reports": 0}
+        stats: dict[str, Any] = {"footer": 0, "xml": 0, "reports": 0, "boxes": 0, "unknown": {}}
         cols = {k: find_column(df, names) for k, names in COLUMNS.items()}
         missing = [k for k in REQUIRED if cols[k] is None]
         for k in missing:
@@ -223,6 +298,10 @@ class InbreastAdapter:
             def bad(key: str, msg: str, code: str = "value", _row: int = row) -> None:
                 problems.append(Problem(label, _row, column_label(df, cols[key]), msg, code))  # type: ignore[arg-type]
 
+            for k in BLANKED:
+                if cols[k] is not None and is_unknown(cell(k, r)):
+                    stats["unknown"][cols[k]] = stats["unknown"].get(cols[k], 0) + 1
+
             fname = _number(cell("file", r))
             if fname is None:
                 bad("file", "File Name must be the image's number (the prefix of its DICOM file name)",
@@ -246,7 +325,11 @@ class InbreastAdapter:
                 bad("acr", "ACR density must be 1-4")
             age, ok = parse_age(cell("age", r))
             if not ok:
-                bad("age", "Patient age must be a number of years or empty (the release blanks it)")
+                bad("age", "Patient age must be a number of years, or a value meaning unknown "
+                    "(empty, removed, -, NA, N/A, unknown)")
+            date = "" if is_unknown(cell("date", r)) else (_number(cell("date", r)) or "?")
+            if len(date) not in (0, 6, 8):
+                bad("date", "Acquisition date must be YYYYMM (or YYYYMMDD), or a value meaning unknown")
             flags: dict[str, bool] = {}
             for k in FLAGS:
                 v = cell(k, r).upper()
@@ -269,15 +352,16 @@ class InbreastAdapter:
             else:  # missing file: the pipeline quarantines it (missing-file, this row)
                 patient = f"file-{fname}"
                 path = source / "AllDICOMs" / f"{fname}_MG_{lat}_{'ML' if view == 'MLO' else view}_ANON.dcm"
-            vec, known, used_xml = self._manifest(flags, cols, source / "AllXML" / f"{fname}.xml", label, row,
-                                                  warnings)
-            stats["xml"] += used_xml
+            vec, known, lesions = self._manifest(flags, cols, source / "AllXML" / f"{fname}.xml", label, row,
+                                                 warnings)
+            stats["xml"] += lesions is not None
+            stats["boxes"] += len(lesions or ())
             report = reports.get(patient) or reports.get(fname) or ""
             stats["reports"] += bool(report)
-            date = cell("date", r)
+            ref = ImageRef(path, path.relative_to(source).as_posix(), view, tuple(lesions or ()))
             records.append(LumpRecord(
                 dataset=dataset, batch="", patient_key=patient, exam_key=f"{patient}\x1f{date}",
-                lump_key=fname, images={view: ImageRef(path, path.relative_to(source).as_posix(), view)},
+                lump_key=fname, images={view: ref},
                 laterality=lat, label=birads_label(birads), birads=birads, density=density, age=age,
                 report=report, manifest=vec, known=known, split=None, row=RowRef(label, row),
                 identifiers=[fname, patient]))
@@ -286,7 +370,10 @@ class InbreastAdapter:
         return records, problems, warnings, stats
 
     def _manifest(self, flags: dict[str, bool], cols: dict[str, str | None], xml: Path, label: str, row: int,
-                  warnings: list[str]) -> tuple[Any, Any, int]:
+                  warnings: list[str]) -> tuple[Any, Any, list[SourceLesion] | None]:
+        """The image's manifestation vector and known mask, and its XML lesions (None: no usable
+        XML; a malformed plist is a warning naming the table row and the XML file, and the image
+        is kept without boxes)."""
         pm = MP.PartialManifest()
         fm = MP.INBREAST_FLAGS
         for k in ("distortion", "asymmetry"):
@@ -297,15 +384,18 @@ class InbreastAdapter:
             pm.describe_signs([t.key])
             if flags[k]:
                 pm.set_sign(t.key)
-        used = 0
+        lesions: list[SourceLesion] | None = None
         if xml.is_file():
             try:
-                names = parse_roi_names(xml)
-            except (OSError, ValueError):
-                warnings.append(f"{label} row {row}: its XML annotation is not a readable plist; ignored")
-                names = set()
+                rois = parse_rois(xml)
+            except (OSError, ValueError) as exc:
+                detail = str(exc) if str(exc).startswith("image ") else "not a readable plist"
+                warnings.append(f"{label} row {row}: its XML annotation AllXML/{xml.name} is malformed "
+                                f"({detail}); ignored")
+                rois = []
             else:
-                used = 1
+                lesions = [les for les in map(roi_lesion, rois) if les is not None]
+            names = {r_.name for r_ in rois if r_.name}
             targets = []
             for n in sorted(names):
                 t = MP.INBREAST_XML_ROIS.lookup(n)
@@ -315,7 +405,7 @@ class InbreastAdapter:
             if targets:
                 pm.add(MP.INBREAST_XML_ROIS, targets)
         vec, known = pm.result()
-        return vec, known, used
+        return vec, known, lesions
 
     @staticmethod
     def _reports(folder: Path) -> dict[str, str]:

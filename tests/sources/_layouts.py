@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from mvkl.manifest import schema as S
+from tests.sources._xls import write_xls
 
 SC_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.7"  # Secondary Capture (CBIS-DDSM)
 
@@ -124,6 +125,7 @@ class Expect:
     stored: bool = True  # False: quarantined (missing file) or left out
     path: str = ""  # the file the adapter must point at (relative to the source)
     report: bool = False
+    boxes: tuple[tuple[str, tuple[float, float, float, float]], ...] = ()  # (kind, source box), sorted
 
     def vectors(self) -> tuple[np.ndarray, np.ndarray]:
         """Expected ``(vector, known)``: option groups known one-hot, signs known 0/1, rest unknown."""
@@ -325,7 +327,7 @@ INBREAST_ROWS: list[tuple[str, str, str, str, str, str, str, str, str, str, str]
     ("22678694", H[2], "L", "FB", "4", "4c", "", "", "", "", ""),
     ("24055274", H[3], "R", "CC", "1", "6", "", "", "", "", "spiculated-nomass"),
     ("24055355", H[3], "R", "MLO", "1", "4b", "", "", "", "X", ""),
-    ("30011674", H[4], "L", "CC", "1", "3", "", "", "", "", ""),
+    ("30011674", H[4], "L", "CC", "     ", "3", "", "", "", "", ""),  # a space-padded ACR, as released
     ("30011698", H[4], "L", "MLO", "1", "2", "", "", "", "", ""),
 ]
 INBREAST_MISSING = {"30011698"}  # no DICOM file: quarantined missing-file
@@ -343,19 +345,53 @@ def inbreast_expectations() -> dict[str, Expect]:
             opts = ("mass_edge.spiculated",)
         elif xml == "cluster":
             opts = ("calc_distribution.clustered",)
-        e = Expect(y, "", view, side, b, int(acr), opts, signs={AD: int(dist == "X"), FAD: int(asym == "X")},
-                   stored=view != "FB" and fname not in INBREAST_MISSING, report=h == H[2])
+        boxes = tuple(sorted((kind, box) for _name, kind, box in INBREAST_XML_ROIS.get(xml, ())))
+        e = Expect(y, "", view, side, b, int(acr) if acr.strip() else -1, opts,
+                   signs={AD: int(dist == "X"), FAD: int(asym == "X")},
+                   stored=view != "FB" and fname not in INBREAST_MISSING, report=h == H[2], boxes=boxes)
         e.path = "" if view == "FB" else f"AllDICOMs/{fname}_{h}_MG_{side}_{'ML' if view == 'MLO' else view}_ANON.dcm"
         out[fname] = e
     return out
 
 
-def _plist(names: list[str]) -> str:
-    rois = "".join(f"<dict><key>Name</key><string>{n}</string><key>NumberOfPoints</key><integer>1</integer>"
-                   "<key>Point_px</key><array><string>(10.000000, 12.000000)</string></array></dict>" for n in names)
+# XML kind -> ROIs (Name, expected lesion kind, expected source box from the points of _ROI_POINTS).
+_ROI_POINTS: dict[str, list[tuple[float, float]]] = {
+    "Mass": [(40.25, 30.5), (60.75, 32.0), (58.0, 55.9), (41.0, 52.0)],  # outline -> [40, 61) x [30, 56)
+    "Spiculated Region": [(38.0, 28.0), (63.0, 29.0), (62.5, 58.2)],
+    "Calcification": [(70.6, 20.2)],  # one point: a single pixel
+    "Cluster": [(66.0, 15.0), (80.0, 15.0), (80.0, 27.0), (66.0, 27.0)],
+}
+_ROI_BOX = {"Mass": ("mass", (40.0, 30.0, 61.0, 56.0)), "Spiculated Region": ("mass", (38.0, 28.0, 64.0, 59.0)),
+            "Calcification": ("calcification", (70.0, 20.0, 71.0, 21.0)),
+            "Cluster": ("calcification", (66.0, 15.0, 81.0, 28.0))}
+_XML_NAMES = {"spiculated": ["Mass", "Spiculated Region"], "cluster": ["Cluster", "Calcification"],
+              "spiculated-nomass": ["Spiculated Region", "Calcification"]}
+INBREAST_XML_ROIS = {k: [(n, *_ROI_BOX[n]) for n in names] for k, names in _XML_NAMES.items()}
+
+
+def _plist(names: list[str], points: dict[str, list[tuple[float, float]]] | None = None) -> str:
+    """An OsiriX ROI plist as in ``AllXML`` (``Images[0].ROIs[*]`` with ``Name``, ``NumberOfPoints``,
+    ``Point_mm`` and ``Point_px`` strings ``"(x, y)"``; spec/dicom.md §3.2)."""
+    pts = points or _ROI_POINTS
+
+    def roi(i: int, n: str) -> str:
+        p = pts.get(n.strip(), [(10.0, 12.0)])
+        px = "".join(f"<string>({x:.6f}, {y:.6f})</string>" for x, y in p)
+        mm = "".join(f"<string>({0.07 * x:.6f}, {0.07 * y:.6f}, 0.000000)</string>" for x, y in p)
+        return (f"<dict><key>Area</key><real>{len(p) * 0.0049:.6f}</real><key>Center</key>"
+                "<string>(0.000000, 0.000000, 0.000000)</string><key>Dev</key><real>0</real>"
+                f"<key>IndexInImage</key><integer>{i}</integer><key>Max</key><real>0</real><key>Mean</key>"
+                f"<real>0</real><key>Min</key><real>0</real><key>Name</key><string>{n}</string>"
+                f"<key>NumberOfPoints</key><integer>{len(p)}</integer><key>Point_mm</key><array>{mm}</array>"
+                f"<key>Point_px</key><array>{px}</array><key>Total</key><real>0</real><key>Type</key>"
+                f"<integer>{15 if len(p) > 1 else 19}</integer></dict>")
+
+    rois = "".join(roi(i, n) for i, n in enumerate(names))
     return ('<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" '
             '"http://www.apple.com/DTDs/PropertyList-1.0.dtd">\n<plist version="1.0"><dict><key>Images</key><array>'
-            f"<dict><key>ImageIndex</key><integer>0</integer><key>NumberOfROIs</key><integer>{len(names)}</integer>"
+            "<dict><key>ImageHeight</key><integer>160</integer><key>ImageIndex</key><integer>0</integer>"
+            "<key>ImageWidth</key><integer>128</integer>"
+            f"<key>NumberOfROIs</key><integer>{len(names)}</integer>"
             f"<key>ROIs</key><array>{rois}</array></dict></array></dict></plist>\n")
 
 
@@ -363,7 +399,7 @@ def inbreast_table_rows(rows: list[tuple[str, ...]] | None = None, footer: bool 
     out = []
     for fname, _h, side, view, acr, br, mass, micros, dist, asym, _xml in (rows or INBREAST_ROWS):
         status = "NO ANNOTATION (NORMAL)" if br == "1" else "ANNOTATED"
-        out.append(["removed", "", side, view, "201001", fname, acr, br, mass, micros, dist, asym,
+        out.append(["removed", "removed", side, view, "201001", fname, acr, br, mass, micros, dist, asym,
                     "nódulo espiculado" if mass else "", "", status, "", ""])
     if footer:
         n = len(out)
@@ -389,10 +425,7 @@ def make_inbreast(root: Path, table: str = "csv", footer: bool = True) -> dict[s
                         view="MLO" if view in ("MLO", "FB") else view, seed=100 + i, patient_id=h)
         if xml:
             (root / "AllXML").mkdir(parents=True, exist_ok=True)
-            text = {"spiculated": _plist(["Mass", "Spiculated Region"]),
-                    "cluster": _plist(["Cluster", "Calcification"]),
-                    "spiculated-nomass": _plist(["Spiculated Region", "Calcification"]),
-                    "broken": "<plist><dict><key>Images"}[xml]
+            text = _plist(_XML_NAMES[xml]) if xml in _XML_NAMES else "<plist><dict><key>Images"
             (root / "AllXML" / f"{fname}.xml").write_text(text, encoding="utf-8")
     (root / "AllDICOMs" / "README.txt").write_text("not an image\n")
     (root / "MedicalReports").mkdir(parents=True, exist_ok=True)
@@ -404,9 +437,18 @@ def make_inbreast(root: Path, table: str = "csv", footer: bool = True) -> dict[s
             w = csv.writer(fh, delimiter=";")
             w.writerow(INBREAST_HEADER)
             w.writerows(body)
+    elif table == "xls":
+        write_xls(root / "INbreast.xls", [INBREAST_HEADER, *(xls_cells(r) for r in body)])
     else:
         pl.DataFrame(body, schema=INBREAST_HEADER, orient="row").write_excel(root / "INbreast.xlsx")
     return {"expect": inbreast_expectations()}
+
+
+def xls_cells(row: list[str]) -> list[str | float]:
+    """A table row as the released ``.xls`` types it: number cells for the numbers (File Name,
+    Acquisition date, ACR, Bi-Rads 1/2/3/5/6 and the totals), text for the rest (``4a``,
+    ``removed``, ``X``, the space-padded ACR)."""
+    return [float(v) if re.fullmatch(r"\d+", v) else v for v in row]
 
 
 # -- VinDr-Mammo -----------------------------------------------------------------------------------
