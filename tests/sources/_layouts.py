@@ -456,19 +456,32 @@ VINDR_BREAST_HEADER = ["study_id", "series_id", "image_id", "laterality", "view_
                        "breast_birads", "breast_density", "split"]
 VINDR_FINDING_HEADER = [*VINDR_BREAST_HEADER[:9], "finding_categories", "finding_birads", "xmin", "ymin", "xmax",
                         "ymax", "split"]
-# study -> (split, {side: (BI-RADS, density, [findings: (categories list string, finding BI-RADS, box)])})
-VINDR_STUDIES: dict[str, tuple[str, dict[str, tuple[int, str, list[tuple[str, str, str]]]]]] = {
+# study -> (split, {side: (BI-RADS, density, [findings: (categories list string, finding BI-RADS, box,
+# expected stored lesion (kind, box clipped to the 128 x 160 image) or None: dropped)])}). Boxes are
+# floats in the original pixel frame as released (finding_annotations.csv has xmin -6.2529702186584
+# and an empty finding_birads for Skin Thickening: emrekaragh/vindr-mammo-study, docs/public-datasets.md).
+_Finding = tuple[str, str, str, "tuple[str, tuple[float, float, float, float]] | None"]
+VINDR_STUDIES: dict[str, tuple[str, dict[str, tuple[int, str, list[_Finding]]]]] = {
     "s1": ("training", {"L": (1, "B", []), "R": (1, "B", [])}),
-    "s2": ("training", {"R": (4, "C", [("['Mass', 'Architectural Distortion']", "BI-RADS 4", "120,80,200,160"),
-                                       ("['Mass']", "BI-RADS 4", "-12.5,30,60,90")]),
+    "s2": ("training", {"R": (4, "C", [
+        ("['Mass', 'Architectural Distortion']", "BI-RADS 4", "70.139892578,80.640014648,100.97998046,111.75",
+         ("mass", (70.139892578, 80.640014648, 100.97998046, 111.75))),
+        ("['Mass']", "BI-RADS 4", "-6.2529702186584,30,60.511001586,90", ("mass", (0.0, 30.0, 60.511001586, 90.0)))]),
                         "L": (2, "C", [])}),
-    "s3": ("test", {"L": (5, "D", [("['Suspicious Calcification', 'Skin Retraction']", "BI-RADS 5", "1,2,3,4"),
-                                   ("['Suspicious Lymph Node']", "BI-RADS 4", "5,6,7,8")]),
-                    "R": (3, "D", [("['Focal Asymmetry']", "BI-RADS 3", "10,10,40,40")])}),
-    "s4": ("training", {"L": (3, "A", [("['Global Asymmetry']", "BI-RADS 3", "0,0,10,10")]),
-                        "R": (4, "A", [("['Nipple Retraction', 'Asymmetry']", "BI-RADS 4", "3,3,9,9")])}),
+    "s3": ("test", {"L": (5, "D", [
+        ("['Suspicious Calcification', 'Skin Retraction']", "BI-RADS 5", "1,2,3,4", ("calcification", (1, 2, 3, 4))),
+        ("['Suspicious Lymph Node']", "BI-RADS 4", "5,6,7,8", ("other", (5, 6, 7, 8)))]),
+                    "R": (3, "D", [("['Focal Asymmetry']", "BI-RADS 3", "10,10,40,40",
+                                    ("asymmetry", (10, 10, 40, 40)))])}),
+    "s4": ("training", {"L": (3, "A", [
+        ("['Global Asymmetry']", "BI-RADS 3", "0,0,10,10", ("asymmetry", (0, 0, 10, 10))),
+        ("['Skin Thickening']", "", "100,120,140.5,170", ("other", (100, 120, 128, 160)))]),  # clipped to the image
+                        "R": (4, "A", [
+                            ("['Nipple Retraction', 'Asymmetry']", "BI-RADS 4", "3,3,9,9", ("asymmetry", (3, 3, 9, 9))),
+                            ("['Mass']", "BI-RADS 4", "130,10,150,20", None)])}),  # wholly right of the image
     "s5": ("training", {"L": (2, "B", []), "R": (1, "B", [])}),
 }
+VINDR_CLIPPED = 2 + 2 * 2  # coordinates clipped to the image, over both views
 VINDR_MISSING = {("s5", "R", "MLO")}
 
 
@@ -480,7 +493,8 @@ def vindr_expectations(birads3: str = "benign") -> dict[str, Expect]:
     for study, (split, sides) in VINDR_STUDIES.items():
         for side, (b, dens, findings) in sides.items():
             signs = {AD: 0, FAD: 0, SKIN: 0, NIPPLE: 0, LN: 0}
-            for cats, _fb, _box in findings:
+            boxes = tuple(sorted((k, tuple(float(v) for v in b)) for *_x, got in findings if got for k, b in [got]))
+            for cats, _fb, _box, _got in findings:
                 for c in re.findall(r"'([^']+)'", cats):
                     if c in sign_of:
                         signs[sign_of[c]] = 1
@@ -490,7 +504,7 @@ def vindr_expectations(birads3: str = "benign") -> dict[str, Expect]:
                 out[img] = Expect(label, "train" if split == "training" else "test", view, side, str(b),
                                   "ABCD".index(dens) + 1, signs=dict(signs),
                                   stored=(study, side, view) not in VINDR_MISSING,
-                                  path=f"images/{hexid(study)}/{img}.dicom")
+                                  path=f"images/{hexid(study)}/{img}.dicom", boxes=boxes)  # type: ignore[arg-type]
     return out
 
 
@@ -510,7 +524,7 @@ def make_vindr(root: Path) -> dict[str, Any]:
                 breast.append([*base, split])
                 if not findings:
                     finding.append([*base, "['No Finding']", "", "", "", "", "", split])
-                for cats, fb, box in findings:
+                for cats, fb, box, _got in findings:
                     finding.append([*base, cats, fb, *box.split(","), split])
                 if (study, side, view) not in VINDR_MISSING:
                     write_dicom(root / "images" / sid / f"{img}.dicom", laterality=side, view=view, seed=seed,
