@@ -181,6 +181,40 @@ CBIS_ROWS: list[tuple[str, str, str, str, int, str, str, str, str, str]] = [
     ("calc_test", "P_00003", "LEFT", "MLO", 1, "EGGSHELL-LARGE_RODLIKE", "LINEAR-SEGMENTAL", "2", "BENIGN", "2"),
 ]
 CBIS_MISSING = {("P_00002", "R", "MLO")}  # no DICOM written: quarantined missing-file
+CBIS_SHAPE = (160, 128)  # full mammograms and their ROI masks (rows, columns); crops are 48 x 48
+
+
+def cbis_mask_box(abn: int) -> tuple[int, int, int, int]:
+    """The ROI mask rectangle ``(xmin, ymin, xmax, ymax)`` (pixel edges) of abnormality ``abn``."""
+    return 10 + 7 * (abn - 1), 50 + 5 * (abn - 1), 40 + 7 * (abn - 1), 75 + 5 * (abn - 1)
+
+
+def write_mask(path: Path, shape: tuple[int, int], box: tuple[int, int, int, int], *, patient_id: str,
+               study_uid: str, series_uid: str) -> Path:
+    """A CBIS-DDSM ROI mask: 8-bit MONOCHROME2 Secondary Capture of the full image's size, 255
+    inside ``box``, 0 elsewhere, ``SeriesDescription`` ``ROI mask images``."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    arr = np.zeros(shape, np.uint8)
+    x0, y0, x1, y1 = box
+    arr[y0:y1, x0:x1] = 255
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = SC_SOP_CLASS
+    meta.MediaStorageSOPInstanceUID = generate_uid(entropy_srcs=[str(path.name), patient_id])
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID, ds.SOPInstanceUID = SC_SOP_CLASS, meta.MediaStorageSOPInstanceUID
+    ds.Modality, ds.PatientID, ds.SeriesDescription = "MG", patient_id, "ROI mask images"
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = study_uid, series_uid
+    ds.Rows, ds.Columns = shape
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
+    ds.PixelData = arr.tobytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ds.save_as(path, enforce_file_format=True)
+    return path
 
 
 def cbis_expectations() -> dict[tuple[str, str, str], Expect]:
@@ -220,6 +254,13 @@ def cbis_expectations() -> dict[tuple[str, str, str], Expect]:
         ("P_00003", "L", "MLO"): Expect(0, "test", "MLO", "L", "2", 2, ("calc_shape.granular",
                                                                         "calc_distribution.linear_segmental")),
     }
+    # One box per row (its ROI mask rectangle); a mass row whose shape is only an asymmetry is one.
+    asym = {("P_00009", "L", "MLO"), ("P_00010", "R", "MLO")}
+    for table, patient, side, view, abn, *_ in CBIS_ROWS:
+        k = (patient, side[0], view)
+        kind = "calcification" if table.startswith("calc") else ("asymmetry" if k in asym else "mass")
+        if e[k].stored:
+            e[k].boxes = tuple(sorted((*e[k].boxes, (kind, tuple(float(v) for v in cbis_mask_box(abn))))))  # type: ignore[arg-type]
     return e
 
 
@@ -249,20 +290,27 @@ def make_cbis(root: Path, layout: str = "tcia", rows: list[tuple[Any, ...]] | No
         c_series, m_series = make_uid("cbis-crop", case, abn), make_uid("cbis-mask", case, abn)
         key = (patient, side[0], view)
         img_path = f"{case}/{study}/{series}/000000.dcm"
+        # Crop and mask are 000000/000001 of one series (TCIA); which is which varies, and the
+        # columns do not say it reliably: the mass CSVs end the ROI path with "\n", the calc CSVs
+        # the crop path, and a calc row's ROI column names 000000, which here is the crop
+        # (harshithach999/CS-5610-100 calc_case_description_train_set.csv; docs/public-datasets.md).
         crop_path = f"{case}_{abn}/{c_study}/{c_series}/000000.dcm"
-        mask_path = f"{case}_{abn}/{c_study}/{m_series}/000001.dcm\n"  # the real CSVs end some paths with \n
+        mask_path = f"{case}_{abn}/{c_study}/{c_series}/000001.dcm\n"
+        if table.startswith("calc"):
+            crop_path, mask_path = f"{case}_{abn}/{c_study}/{c_series}/000001.dcm\n", crop_path
         tables[table].append([patient, dens, side, view, str(abn), "mass" if table.startswith("mass") else
                               "calcification", f1, f2, assess, patho, "3", img_path, crop_path, mask_path])
         seed += 1
         case_dir = base / case
-        if (case_dir.exists() and any(case_dir.rglob("*.dcm"))) or (patient, side[0], view) in CBIS_MISSING:
+        if (patient, side[0], view) in CBIS_MISSING:
             continue
         lat = side[0]
+        first = not (case_dir.exists() and any(case_dir.rglob("*.dcm")))
         if layout == "tcia":
             full_p = case_dir / study / series / "000000.dcm"
             mask_p = case_dir / study / make_uid("cbis-mask-next", case) / "000000.dcm"
             crop_dir = base / f"{case}_{abn}" / c_study
-            crop_p, roi_p = crop_dir / c_series / "000000.dcm", crop_dir / m_series / "000001.dcm"
+            crop_p, roi_p = crop_dir / c_series / "000000.dcm", crop_dir / c_series / "000001.dcm"
         else:
             sdir = case_dir / f"07-20-2016-DDSM-NA-{seed:05d}"
             desc = "NA" if patient == "P_00006" else None  # non-descriptive folders: the header decides
@@ -276,17 +324,17 @@ def make_cbis(root: Path, layout: str = "tcia", rows: list[tuple[Any, ...]] | No
                              "Series Description": "full mammogram images", "Modality": "MG",
                              "Number of Images": "1",
                              "File Location": ".\\" + str(full_p.parent.relative_to(root)).replace("/", "\\")})
-        write_dicom(full_p, laterality=lat, view=view, seed=seed, style="cbis", patient_id=case,
-                    series_description="full mammogram images", study_uid=study, series_uid=series)
-        write_dicom(mask_p, laterality=lat, view=view, seed=seed + 500, style="cbis", patient_id=case,
-                    series_description="ROI mask images", study_uid=study, series_uid=make_uid("m2", case),
-                    blob=True, shape=(64, 48))
+        if first:
+            write_dicom(full_p, laterality=lat, view=view, seed=seed, style="cbis", patient_id=case,
+                        series_description="full mammogram images", study_uid=study, series_uid=series)
+            write_dicom(mask_p, laterality=lat, view=view, seed=seed + 500, style="cbis", patient_id=case,
+                        series_description="ROI mask images", study_uid=study, series_uid=make_uid("m2", case),
+                        blob=True, shape=(64, 48))
         write_dicom(crop_p, laterality=lat, view=view, seed=seed + 700, style="cbis", patient_id=f"{case}_{abn}",
                     series_description="cropped images", study_uid=c_study, series_uid=c_series, blob=True,
                     shape=(48, 48))
-        write_dicom(roi_p, laterality=lat, view=view, seed=seed + 900, style="cbis", patient_id=f"{case}_{abn}",
-                    series_description="ROI mask images", study_uid=c_study, series_uid=m_series, blob=True,
-                    shape=(64, 48))
+        write_mask(roi_p, CBIS_SHAPE, cbis_mask_box(abn), patient_id=f"{case}_{abn}", study_uid=c_study,
+                   series_uid=c_series if layout == "tcia" else m_series)
         full.setdefault(key, full_p.relative_to(root).as_posix())  # the mass copy comes first
     names = {"mass_train": ("mass_case_description_train_set.csv", MASS_HEADER),
              "calc_train": ("calc_case_description_train_set.csv", CALC_HEADER),
