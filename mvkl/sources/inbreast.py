@@ -31,7 +31,7 @@
   ``YYYYMM`` (``201001``; a number cell in the ``.xls``).
 * **Lesions**: each ``AllXML`` ROI with points becomes a lesion of its image (:func:`roi_lesion`:
   box in source pixels, polygon kept; kind from the ROI name, :func:`roi_kind`). A malformed XML
-  (bad plist, a point that is not ``"(x, y)"``) is a warning naming the table row and the file;
+  (bad plist, a point that is not ``"(x, y)"``) is a warning naming the table and row (the XML of that row);
   the image is kept without boxes.
 """
 
@@ -372,7 +372,7 @@ class InbreastAdapter:
     def _manifest(self, flags: dict[str, bool], cols: dict[str, str | None], xml: Path, label: str, row: int,
                   warnings: list[str]) -> tuple[Any, Any, list[SourceLesion] | None]:
         """The image's manifestation vector and known mask, and its XML lesions (None: no usable
-        XML; a malformed plist is a warning naming the table row and the XML file, and the image
+        XML; a malformed plist is a warning naming the table and row (never the File Name), and the image
         is kept without boxes)."""
         pm = MP.PartialManifest()
         fm = MP.INBREAST_FLAGS
@@ -390,8 +390,9 @@ class InbreastAdapter:
                 rois = parse_rois(xml)
             except (OSError, ValueError) as exc:
                 detail = str(exc) if str(exc).startswith("image ") else "not a readable plist"
-                warnings.append(f"{label} row {row}: its XML annotation AllXML/{xml.name} is malformed "
-                                f"({detail}); ignored")
+                # The XML's name is the File Name (an identifier): the table row says which it is.
+                warnings.append(f"{label} row {row}: its AllXML annotation is malformed ({detail}); "
+                                "ignored, the image is kept without lesion boxes")
                 rois = []
             else:
                 lesions = [les for les in map(roi_lesion, rois) if les is not None]
