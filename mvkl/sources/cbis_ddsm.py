@@ -57,6 +57,7 @@ from mvkl.sources.base import (
     check_options,
     column_label,
     find_column,
+    is_unknown,
     parse_birads,
     parse_density,
     parse_fraction,
@@ -195,6 +196,7 @@ class CbisDdsmAdapter:
         warnings: list[str] = []
         images: dict[tuple[str, str, str, str], _Image] = {}
         resolver = SeriesResolver(source)
+        unknown: dict[str, int] = {}
         n_tables = 0
         density_zero = 0
         for path in paths:
@@ -211,7 +213,7 @@ class CbisDdsmAdapter:
                 problems.append(Problem(display_path(path), None, None, exc.message, exc.code))
                 continue
             n_tables += 1
-            density_zero += self._read_table(df, label, kind, split, resolver, images, problems)
+            density_zero += self._read_table(df, label, kind, split, resolver, images, problems, unknown)
         if density_zero:
             warnings.append(f"{density_zero} row(s) with breast density 0: stored as unknown density")
         if roi_boxes == "yes":
@@ -233,6 +235,7 @@ class CbisDdsmAdapter:
                              "both_official_sets": "patient keeps only the official test images"},
             "image_resolution": "by series (literal path, series UID folder, NBIA metadata.csv, "
                                 "'full mammogram images' folder, DICOM header)",
+            "unknown_values": dict(sorted(unknown.items())),
             "lesions": {"source": "ROI masks (bounding box of the mask pixels)" if roi_boxes == "yes"
                         else "not read (roi_boxes=no)", "boxes": n_boxes},
         }
@@ -241,7 +244,11 @@ class CbisDdsmAdapter:
 
     # -- one table ------------------------------------------------------------------------------
     def _read_table(self, df: pl.DataFrame, label: str, kind: str, split: str, resolver: SeriesResolver,
-                    images: dict[tuple[str, str, str, str], _Image], problems: list[Problem]) -> int:
+                    images: dict[tuple[str, str, str, str], _Image], problems: list[Problem],
+                    unknown: dict[str, int]) -> int:
+        """One case-description table into ``images``; cells that only mean unknown in the
+        descriptor columns (``N/A``, ``NA``, blank) and density 0 are counted into ``unknown``
+        (column -> count). Returns the number of rows with density 0."""
         cols = {k: find_column(df, names) for k, names in COLUMNS.items()}
         missing = [k for k in (*REQUIRED, *KIND_COLUMNS[kind]) if cols[k] is None]
         for k in missing:
@@ -285,6 +292,10 @@ class CbisDdsmAdapter:
             birads, ok = parse_birads(cell("assessment"))
             if not ok:
                 bad("assessment", "assessment must be a BI-RADS category 0-5", "birads")
+            for key in (*KIND_COLUMNS[kind], "density"):
+                v = cell(key)
+                if is_unknown(v) or (key == "density" and v in ("0", "0.0")):
+                    unknown[str(cols[key])] = unknown.get(str(cols[key]), 0) + 1
             dens_cell = cell("density")
             density, ok = (-1, True) if dens_cell in ("0", "0.0") else parse_density(dens_cell)
             density_zero += dens_cell in ("0", "0.0")

@@ -88,6 +88,7 @@ def test_cbis_real_calc_and_mass_lines(tmp_path: Path) -> None:
     assert (p8.label, p8.birads, p8.density, p8.split) == (0, "2", 1, "train")
     assert got[("P_00005", "R", "CC")].label == 1 and got[("P_00001", "L", "CC")].density == 3
     assert all(ref.rel.endswith("000000.dcm") and "\n" not in ref.rel for r in res.records for ref in r.images.values())
+    assert res.sources[0].manifest_mapping["unknown_values"] == {"calc type": 2}  # the two "NA" cells
 
 
 def test_vindr_real_finding_lines(tmp_path: Path) -> None:
