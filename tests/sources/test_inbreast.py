@@ -199,3 +199,26 @@ def test_mass_column_trailing_space_is_found_and_optional_flags(src: Path) -> No
     assert res.problems == []
     for r in res.records:
         assert not r.known[26] and not r.known[27]
+
+
+@pytest.mark.parametrize("table", ["xls", "csv"])
+def test_the_release_tables_ingest_with_images_labels_and_boxes(tmp_path: Path, table: str) -> None:
+    """Done-when of issue 16: INbreast with ``removed`` fields ingests from the .xls and the .csv."""
+    from mvkl.ingest.pipeline import IngestOptions, run_ingest
+    from mvkl.store import Store, check_store
+
+    fx = L.make_inbreast(tmp_path / "src", table=table)
+    doc = run_ingest(IngestOptions(source=tmp_path / "src", out=tmp_path / "s.h5", format="inbreast",
+                                   image_size=32, key_file=tmp_path / "k", quiet=True))
+    stored = [e for e in fx["expect"].values() if e.stored]
+    assert doc["images"]["ingested"] == len(stored)
+    assert doc["quarantined_by_reason"] == {"missing-file": 1, "no-images": 1, "unsupported-view": 1}
+    assert check_store(tmp_path / "s.h5") == []
+    with Store(tmp_path / "s.h5") as st:
+        assert sorted(int(v) for v in st.lumps["label"]) == sorted(e.label for e in stored)
+        les = st.lesions()
+        kinds = sorted(st.lesion_kinds[int(k)] for k in les["kind"])
+        want = sorted(k for e in stored for k, _ in e.boxes)
+        assert kinds == want  # every XML ROI of a stored image, none lost
+        assert np.all(les["box"][:, 2] > les["box"][:, 0]) and np.all(les["box"][:, 3] > les["box"][:, 1])
+        assert np.all((les["box"] >= 0) & (les["box"] <= 32))
