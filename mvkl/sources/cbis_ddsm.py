@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -64,7 +64,7 @@ from mvkl.sources.base import (
     parse_label,
     read_table,
 )
-from mvkl.sources.cbis_masks import MaskFinder
+from mvkl.sources.cbis_masks import attach_boxes
 from mvkl.sources.cbis_resolve import SeriesResolver
 
 if TYPE_CHECKING:
@@ -217,7 +217,7 @@ class CbisDdsmAdapter:
         if density_zero:
             warnings.append(f"{density_zero} row(s) with breast density 0: stored as unknown density")
         if roi_boxes == "yes":
-            self._boxes(images, resolver, warnings)
+            attach_boxes(images.values(), resolver.roots, warnings)
         records, w, left_out = self._records(images, dataset, val_fraction, seed)
         n_boxes = sum(len(ref.lesions) for r in records for ref in r.images.values())
         warnings += w
@@ -353,24 +353,6 @@ class CbisDdsmAdapter:
                     resolver.source) else "/".join(parts)
                 img.ref = ImageRef(ref_path, rel, view)
         return density_zero
-
-    @staticmethod
-    def _boxes(images: Mapping[tuple[str, str, str, str], _Image], resolver: SeriesResolver,
-               warnings: list[str]) -> None:
-        """Read every row's ROI mask into its image's lesions (:mod:`mvkl.sources.cbis_masks`);
-        a row without a usable mask is a warning naming its table and row."""
-        finder = MaskFinder(resolver.roots)
-        for img in images.values():
-            if img.ref is None or not img.ref.path.is_file():
-                continue  # the pipeline quarantines the missing image
-            got = []
-            for row, cells, kind in img.masks:
-                les, why = finder.lesion(img.ref.path, cells, kind)
-                if les is None:
-                    warnings.append(f"{row}: {why}; no lesion box for this abnormality")
-                else:
-                    got.append(les)
-            img.ref = replace(img.ref, lesions=tuple(got))
 
     # -- images -> records ------------------------------------------------------------------------
     def _records(self, images: dict[tuple[str, str, str, str], _Image], dataset: str, val_fraction: float,

@@ -16,14 +16,16 @@ row): no mask of the full image's size (``wrong size``), an unreadable file, an 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from mvkl.ingest.records import SourceLesion
 
-__all__ = ["MASK_DESCRIPTION", "MaskFinder", "clean_path"]
+__all__ = ["MASK_DESCRIPTION", "MaskFinder", "attach_boxes", "clean_path"]
 
 MASK_DESCRIPTION = "roi mask images"
 CROP_DESCRIPTION = "cropped images"
@@ -110,3 +112,25 @@ class MaskFinder:
         self.found += 1
         return SourceLesion(kind, (float(xs.min()), float(ys.min()), float(xs.max()) + 1.0,
                                    float(ys.max()) + 1.0)), ""
+
+
+def attach_boxes(images: Iterable[Any], roots: Sequence[Path], warnings: list[str]) -> None:
+    """Read every row's ROI mask into its image's lesions (``img.ref`` gets them).
+
+    ``images`` are the CBIS adapter's per-image groups: ``ref`` (an
+    :class:`~mvkl.ingest.records.ImageRef` of the full mammogram) and ``masks``, a list of
+    ``(RowRef, (crop cell, ROI cell), kind)``. A row without a usable mask is a warning naming its
+    table and row; an image whose file is missing is skipped (the pipeline quarantines it).
+    """
+    finder = MaskFinder(roots)
+    for img in images:
+        if img.ref is None or not img.ref.path.is_file():
+            continue
+        got = []
+        for row, cells, kind in img.masks:
+            les, why = finder.lesion(img.ref.path, cells, kind)
+            if les is None:
+                warnings.append(f"{row}: {why}; no lesion box for this abnormality")
+            else:
+                got.append(les)
+        img.ref = replace(img.ref, lesions=tuple(got))

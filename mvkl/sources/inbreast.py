@@ -29,19 +29,16 @@
   means unknown (``removed``, ``-``, ``NA``, ``N/A``, ``unknown``, blank) is unknown, counted per
   column in ``manifest_mapping.unknown_values`` (shown by ``mvkl info``). ``Acquisition date`` is
   ``YYYYMM`` (``201001``; a number cell in the ``.xls``).
-* **Lesions**: each ``AllXML`` ROI with points becomes a lesion of its image (:func:`roi_lesion`:
-  box in source pixels, polygon kept; kind from the ROI name, :func:`roi_kind`). A malformed XML
-  (bad plist, a point that is not ``"(x, y)"``) is a warning naming the table and row (the XML of that row);
-  the image is kept without boxes.
+* **Lesions** (:mod:`mvkl.sources.inbreast_xml`): each ``AllXML`` ROI with points becomes a lesion
+  of its image (box in source pixels, polygon kept; kind from the ROI name). A malformed XML (bad
+  plist, a point that is not ``"(x, y)"``) is a warning naming the table and row (the XML of that
+  row); the image is kept without boxes.
 """
 
 from __future__ import annotations
 
-import math
-import plistlib
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -62,11 +59,13 @@ from mvkl.sources.base import (
     parse_laterality,
     read_table,
 )
+from mvkl.sources.inbreast_xml import parse_roi_names, parse_rois, roi_kind, roi_lesion
 
 if TYPE_CHECKING:
     import polars as pl
 
-__all__ = ["TABLE_NAMES", "InbreastAdapter", "birads_label", "parse_roi_names"]
+__all__ = ["TABLE_NAMES", "InbreastAdapter", "birads_label", "parse_roi_names", "parse_rois", "roi_kind",
+           "roi_lesion"]
 
 TABLE_NAMES = ("INbreast.xls", "INbreast.xlsx", "INbreast.csv")
 FILE_RE = re.compile(r"^(\d+)_([0-9a-fA-F]{16})_MG_([LR])_(CC|ML|MLO|FB)_ANON\.dcm$", re.IGNORECASE)
@@ -105,89 +104,6 @@ def _number(cell: str) -> str | None:
     """``"22678622"``/``"22678622.0"`` -> ``"22678622"``; anything else -> None."""
     m = re.fullmatch(r"(\d+)(?:\.0+)?", cell.strip())
     return m.group(1) if m else None
-
-
-@dataclass(frozen=True)
-class Roi:
-    """One OsiriX ROI: its ``Name`` (stripped) and its ``Point_px`` points ``(x, y)`` (x = column)."""
-
-    name: str
-    points: tuple[tuple[float, float], ...]
-
-
-_POINT = re.compile(r"^\s*\(\s*([-+0-9.eE]+)\s*,\s*([-+0-9.eE]+)\s*(?:,\s*[-+0-9.eE]+\s*)?\)\s*$")
-
-
-def parse_rois(path: Path) -> list[Roi]:
-    """Every ROI of an OsiriX plist (``Images[*].ROIs[*]``: ``Name``, ``Point_px`` strings ``"(x, y)"``).
-
-    Raises:
-        ValueError: the file is not a readable plist, or an ROI's points are not ``"(x, y)"``
-            numbers (the message names the ROI's position, never a value).
-    """
-    with open(path, "rb") as fh:
-        try:
-            doc = plistlib.load(fh)
-        except Exception as exc:  # plistlib raises several types for bad input
-            raise ValueError(type(exc).__name__) from exc
-    images = doc.get("Images") if isinstance(doc, dict) else None
-    out: list[Roi] = []
-    for i, image in enumerate(images if isinstance(images, list) else []):
-        rois = image.get("ROIs") if isinstance(image, dict) else None
-        for j, roi in enumerate(rois if isinstance(rois, list) else []):
-            if not isinstance(roi, dict):
-                continue
-            pts = []
-            raw = roi.get("Point_px", [])
-            for s in raw if isinstance(raw, list) else [raw]:
-                m = _POINT.match(str(s))
-                x, y = (float(m.group(1)), float(m.group(2))) if m else (math.nan, math.nan)
-                if not (math.isfinite(x) and math.isfinite(y)):
-                    raise ValueError(f"image {i} ROI {j}: Point_px is not \"(x, y)\"")
-                pts.append((x, y))
-            out.append(Roi(str(roi.get("Name", "")).strip(), tuple(pts)))
-    return out
-
-
-def parse_roi_names(path: Path) -> set[str]:
-    """ROI ``Name`` values of an OsiriX plist, stripped (:func:`parse_rois`).
-
-    Raises:
-        ValueError: the file is not a readable plist.
-    """
-    return {r.name for r in parse_rois(path) if r.name}
-
-
-def roi_kind(name: str) -> str:
-    """The lesion kind of an INbreast ROI name (``Mass``, ``Calcification``, ``Cluster``,
-    ``Spiculated Region``, ``Distortion``, ``Asymmetry``); anything else is ``other``."""
-    n = name.lower()
-    if "calc" in n or "cluster" in n:
-        return "calcification"
-    if "mass" in n or "spicul" in n:
-        return "mass"
-    if "distortion" in n:
-        return "distortion"
-    if "asym" in n or "assym" in n:
-        return "asymmetry"
-    return "other"
-
-
-def roi_lesion(roi: Roi) -> SourceLesion | None:
-    """The ROI as a lesion in the source pixel-edge frame: ``Point_px`` are pixel indices (the pixel
-    ``int(x), int(y)`` holds a point, as the public INbreast mask readers rasterise them), so the
-    box spans the pixels the outline touches, ``[floor(min x), floor(max x) + 1)``; the polygon
-    keeps the points at their pixel centres. None when the ROI has no point."""
-    if not roi.points:
-        return None
-    xs = [p[0] for p in roi.points]
-    ys = [p[1] for p in roi.points]
-    x0, y0 = max(0.0, math.floor(min(xs))), max(0.0, math.floor(min(ys)))
-    x1, y1 = math.floor(max(xs)) + 1.0, math.floor(max(ys)) + 1.0
-    if x1 <= x0 or y1 <= y0:  # wholly at negative coordinates
-        return None
-    poly = tuple((x + 0.5, y + 0.5) for x, y in roi.points) if len(roi.points) > 2 else ()
-    return SourceLesion(roi_kind(roi.name), (x0, y0, x1, y1), poly)
 
 
 class InbreastAdapter:
