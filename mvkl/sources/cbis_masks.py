@@ -29,6 +29,7 @@ __all__ = ["MASK_DESCRIPTION", "MaskFinder", "attach_boxes", "clean_path"]
 
 MASK_DESCRIPTION = "roi mask images"
 CROP_DESCRIPTION = "cropped images"
+MAX_ROW_WARNINGS = 20  # rows named one by one; the rest are counted
 
 
 def clean_path(value: object) -> list[str]:
@@ -120,9 +121,11 @@ def attach_boxes(images: Iterable[Any], roots: Sequence[Path], warnings: list[st
     ``images`` are the CBIS adapter's per-image groups: ``ref`` (an
     :class:`~mvkl.ingest.records.ImageRef` of the full mammogram) and ``masks``, a list of
     ``(RowRef, (crop cell, ROI cell), kind)``. A row without a usable mask is a warning naming its
-    table and row; an image whose file is missing is skipped (the pipeline quarantines it).
+    table and row (the first :data:`MAX_ROW_WARNINGS`, then a count); an image whose file is
+    missing is skipped (the pipeline quarantines it).
     """
     finder = MaskFinder(roots)
+    failed = 0
     for img in images:
         if img.ref is None or not img.ref.path.is_file():
             continue
@@ -130,7 +133,12 @@ def attach_boxes(images: Iterable[Any], roots: Sequence[Path], warnings: list[st
         for row, cells, kind in img.masks:
             les, why = finder.lesion(img.ref.path, cells, kind)
             if les is None:
-                warnings.append(f"{row}: {why}; no lesion box for this abnormality")
+                failed += 1
+                if failed <= MAX_ROW_WARNINGS:
+                    warnings.append(f"{row}: {why}; no lesion box for this abnormality")
             else:
                 got.append(les)
         img.ref = replace(img.ref, lesions=tuple(got))
+    if failed > MAX_ROW_WARNINGS:
+        warnings.append(f"... and {failed - MAX_ROW_WARNINGS} more row(s) without a usable ROI mask "
+                        f"({failed} in all): no lesion box for them")

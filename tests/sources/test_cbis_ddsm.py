@@ -271,3 +271,17 @@ def test_calc_type_na_and_density_spelling(tmp_path: Path) -> None:
     L.write_rows(tmp_path / "calc_case_description_train_set.csv", header, rows)
     res = CbisDdsmAdapter(val_fraction=0.0).read(tmp_path)
     assert res.problems == []
+
+
+def test_many_bad_masks_are_named_up_to_a_cap_then_counted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import mvkl.sources.cbis_masks as CM
+
+    L.make_cbis(tmp_path, "tcia")
+    for p in (tmp_path / "CBIS-DDSM").glob("*_[0-9]/*/*/000001.dcm"):
+        p.write_bytes(b"broken")
+    monkeypatch.setattr(CM, "MAX_ROW_WARNINGS", 2)
+    res = CbisDdsmAdapter(val_fraction=0.0).read(tmp_path)
+    named = [w for w in res.warnings if "no lesion box for this abnormality" in w]
+    assert len(named) == 2
+    total = sum(1 for r in L.CBIS_ROWS if (r[1], r[2][0], r[3]) not in L.CBIS_MISSING)
+    assert any(w.startswith(f"... and {total - 2} more row(s)") and f"({total} in all)" in w for w in res.warnings)
