@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from mvkl.deid.bench import evaluate, make_corpus
+import re
+
+from mvkl.deid.bench import _leaked, evaluate, make_corpus
 
 
 def test_corpus_is_seeded_and_every_value_is_in_its_sentence() -> None:
@@ -23,3 +25,30 @@ def test_dropping_everything_has_full_recall_and_no_retention() -> None:
     doc = evaluate(make_corpus(200, seed=0), scrub=lambda t: "")
     assert all(v == 1.0 for v in doc["recall"].values())  # type: ignore[union-attr]
     assert doc["retention"] == 0.0
+
+
+def test_corpus_has_every_construction_and_both_scripts_of_names() -> None:
+    corpus = make_corpus(2000, seed=0)
+    assert {p.form for p in corpus} == {"plain", "mixed-script", "line-break", "fullwidth"}
+    mixed = [p for p in corpus if p.form == "mixed-script"]
+    assert any(p.lang == "zh" and p.value.isascii() for p in mixed)
+    assert any(p.lang == "en" and not p.value.isascii() for p in mixed)
+    assert all("\n" in p.value for p in corpus if p.form == "line-break")
+    dates = [p.value for p in corpus if p.kind == "date"]
+    assert len({re.sub(r"\d", "9", re.sub(r"[〇一二三四五六七八九]", "八", d)) for d in dates}) >= 6
+
+
+def test_half_replaced_chinese_name_and_surviving_given_name_count_as_leaks() -> None:
+    assert _leaked("李丽娟", "患者李丽[NAME]，女", "name", "患者，女")
+    assert _leaked("Beatrice Whitfield", "Patient [NAME] Beatrice", "name", "Patient ")
+    assert not _leaked("李丽娟", "患者[NAME]，女", "name", "患者，女")
+    # a fragment that the sentence has anyway is no leak ("the" in Marchetti / "tolerated the")
+    assert not _leaked("Ann Marchetti", "[NAME] tolerated the exam", "name", " tolerated the exam")
+
+
+def test_evaluate_reports_per_construction_and_speed() -> None:
+    doc = evaluate(make_corpus(400, seed=2))
+    assert set(doc["by_construction"]) >= {"plain", "mixed-script"}  # type: ignore[arg-type]
+    assert doc["report_chars"] > 250 and doc["reports_per_s"] > 0  # type: ignore[operator]
+    leaky = evaluate(make_corpus(400, seed=2), scrub=lambda t: t.replace("\n", " "))
+    assert leaky["by_construction"]["line-break"] == 0.0  # type: ignore[index]
