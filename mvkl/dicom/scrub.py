@@ -145,6 +145,15 @@ def _check_latin_pair(v: str) -> str | None:
     return _trim_en_name(v)
 
 
+_ZH_GENERIC_INST = re.compile(r"^(?:建议|建議|转诊|轉診|转至|转到|前往|去|到|回)?"
+                              r"(?:上级|上級|当地|當地|基层|基層|综合|綜合|专科|專科|其他|正规|正規|大|外)(?:医院|醫院|诊所|診所)$")
+
+
+def _check_zh_institution(v: str) -> str | None:
+    """Reject a generic institution (建议上级医院, 当地医院): no name in it."""
+    return None if _ZH_GENERIC_INST.match(v) else v
+
+
 def _check_zh_name(v: str) -> str | None:
     """Reject stop words; a name never takes the first character of 左乳/右侧/双乳 (姓名：何秀右乳...)."""
     if len(v) > 2 and v[-1] in "左右双雙":
@@ -220,6 +229,9 @@ _RULES: tuple[_Rule, ...] = (
     # a full name before an honorific or a physician's title: 李丽娟女士, 赵红萍医生 (issue 15)
     _r("name", rf"(?:(?<![{_CJK}])|(?<=[由经请与和及的、]))(?!高年资|主治|住院|值班|门诊|会诊|管床|经治|主管)"
                rf"(?P<v>[{_ZH_SURNAMES}][{_CJK}]{{0,2}}?)(?={_HONORIFIC})", 8, "zh", need=_HONORIFIC),
+    # any 2-3 character run before 女士/先生/小姐 (东方红女士: uncommon and compound surnames)
+    _r("name", rf"(?:(?<![{_CJK}])|(?<=[由经请与和及的、]))(?![该此这那本其患某位名各每一两男女老小大])"
+               rf"(?P<v>[{_CJK}]{{2,3}}?)(?=女士|先生|小姐)", 8, "zh", need="女士|先生|小姐"),
     _r("name", rf"(?<![A-Za-z])(?P<v>[{_ZH_SURNAMES}][ \t]?{_LATIN_NAME}|{_LATIN_NAME}(?:[ \t]+{_LATIN_NAME}){{0,2}})"
                rf"(?=[ \t]*(?:{_HONORIFIC}))", 8, "zh", check=_check_latin_pair, need=_HONORIFIC),
     # a pinyin/English name after 患者/病人, or a surname with a pinyin given name (患者陈Guilan)
@@ -249,7 +261,7 @@ _RULES: tuple[_Rule, ...] = (
     _r("institution", rf"(?:(?<=[于於在至到赴转轉])|(?<![{_CJK}]))(?!上级|上級|当地|當地|本|我|外|其他|他)"
                       rf"(?P<v>(?:(?![于於在至到赴转轉曾行])[{_CJK}]){{2,24}}?(?:医院|醫院|卫生院|衛生院|诊所|診所|保健院|"
                       rf"(?:医学|醫學|影像|体检|體檢|健康|诊断|診斷|筛查|篩查|妇幼|婦幼|肿瘤|腫瘤|卫生|衛生|乳腺)中心))",
-       8, "zh", need=r"医院|醫院|卫生院|衛生院|诊所|診所|保健院|中心"),
+       8, "zh", check=_check_zh_institution, need=r"医院|醫院|卫生院|衛生院|诊所|診所|保健院|中心"),
     _r("institution", r"\b(?:[A-Z][A-Za-z'’\-]+[ \t]+){1,5}"
                       r"(?:Hospital|Clinic|Centre|Center|Infirmary|Medical[ \t]+Center)\b",
        8, "en", need=r"Hospital|Clinic|Centre|Center|Infirmary"),
