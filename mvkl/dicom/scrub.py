@@ -105,7 +105,7 @@ _EN_NAME = (rf"(?:[A-Z]\.[ \t]*)*{_LATIN_NAME}"
 # a name in an English sentence may be written in Chinese characters, whole or in part (issue 15)
 _MIXED_NAME = (rf"(?:[{_CJK}]{{2,4}}(?![{_CJK}])|[{_CJK}][ \t]+{_LATIN_NAME}|{_LATIN_NAME}[ \t]+[{_CJK}](?![{_CJK}])"
                rf"|{_EN_NAME})")
-_ZH_NAME_STOP = r"(?=性\s*别|年\s*龄|科\s*室|床\s*号|住院|门诊|检查|ID|[^" + _CJK + r"·•]|$)"
+_ZH_NAME_STOP = r"(?=性\s*别|年\s*龄|科\s*室|床\s*号|住院|门诊|检查|ID|[左右双雙][乳侧側]|乳腺|[^" + _CJK + r"·•]|$)"
 
 
 @dataclass(frozen=True)
@@ -154,9 +154,15 @@ def _check_zh_institution(v: str) -> str | None:
     return None if _ZH_GENERIC_INST.match(v) else v
 
 
+_ZH_CLINICAL_START = re.compile("(?:左|右|双|雙)(?:乳|侧|側)|乳腺|腺体|肿块|钙化")
+
+
 def _check_zh_name(v: str) -> str | None:
-    """Reject stop words; a name never takes the first character of 左乳/右侧/双乳 (姓名：何秀右乳...)."""
-    if len(v) > 2 and v[-1] in "左右双雙":
+    """Reject stop words; a name never takes 左乳/右侧/双乳 or their first character (姓名：何秀右乳...)."""
+    m = _ZH_CLINICAL_START.search(v, 2)
+    if m is not None:
+        v = v[:m.start()]
+    elif len(v) > 2 and v[-1] in "左右双雙":
         v = v[:-1]
     return None if v in _STOP_WORDS else v
 
@@ -363,15 +369,19 @@ def _find(probe: str, id_pats: list[str], lang: str) -> list[tuple[int, int, int
 
 
 _BREAK_WINDOW = 60  # characters either side of a line break searched again with the break joined
-_LINE_BREAK = re.compile(rf"(?<=[{_CJK}A-Za-z0-9])[ \t]*\r?\n[ \t]*(?=[{_CJK}A-Za-z0-9])")
+# a line break inside a run of text, or a lower->upper case junction inside a Latin word: lines
+# joined without a separator (mvkl.sources.base.normalize_report) fuse "Cordelia\nFairbanks" into
+# "CordeliaFairbanks"
+_LINE_BREAK = re.compile(rf"(?<=[{_CJK}A-Za-z0-9])[ \t]*\r?\n[ \t]*(?=[{_CJK}A-Za-z0-9])|(?<=[a-z])(?=[A-Z][a-z])")
 
 
 def _joined(probe: str) -> tuple[str, list[int], list[int]] | None:
     """``probe`` with single line breaks inside a run of text removed (next to a CJK character) or
     made a space (between Latin letters and digits), the original index of every character and the
     joined index of every break; None when there is no such break. Catches identifiers wrapped across
-    lines (``李\n丽娟``, issue 15)."""
-    if "\n" not in probe or _LINE_BREAK.search(probe) is None:
+    lines (``李\n丽娟``, issue 15) and Latin names whose line break was removed (``CordeliaFairbanks``:
+    a space is put at the case junction)."""
+    if _LINE_BREAK.search(probe) is None:
         return None
     chars: list[str] = []
     index: list[int] = []

@@ -202,6 +202,11 @@ MIXED_AND_WRAPPED = [
     ("Lives at 121 Harbour\nLane, Leeds", "Lives at [ADDRESS], Leeds"),
     ("Reported by: Philippa\nHolloway, MD", "Reported by: [NAME], MD"),
     ("外院（华南理工\n大学附属第二医院）超声", "外院（[INSTITUTION]）超声"),
+    # ingest joins report lines without a separator (normalize_report): a wrapped name is fused
+    ("Patient CordeliaFairbanks, MRN pending.", "Patient [NAME], MRN pending."),
+    ("Reported by: PhilippaHolloway Grouped fine", "Reported by: [NAME] Grouped fine"),
+    ("报告医师：姚丽左乳外上象限", "报告医师：[NAME]左乳外上象限"),
+    ("姓名：欧阳娜娜右侧乳腺", "姓名：[NAME]右侧乳腺"),
     # full names before honorifics and physicians' titles; the name is replaced whole
     ("李丽娟女士来诊。", "[NAME]女士来诊。"),
     ("赵红萍医生建议随访。", "[NAME]医生建议随访。"),
@@ -218,6 +223,7 @@ def test_mixed_script_and_wrapped_identifiers(text: str, want: str) -> None:
 
 
 @pytest.mark.parametrize("text", ["由高年资医生审核。", "患者CT检查示右乳结节。", "建议乳腺外科医生会诊。",
+                                  "McDonald sign, iPhone photo, BI-RADS 4A.",
                                   "左乳外上象限见肿块，\n右乳未见异常。"])
 def test_cues_without_a_name_are_kept(text: str) -> None:
     assert scrub_report(text) == (text, 0)
