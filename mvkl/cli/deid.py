@@ -105,8 +105,17 @@ def register_bench(bench_app: typer.Typer) -> None:
         json_out: JsonOpt = False,
         quiet: QuietOpt = False,
     ) -> None:
-        """Scrubber recall (no surviving fragment) and clinical-word retention, dev and held-out corpora."""
+        """Scrubber recall (no surviving fragment) and clinical-word retention: dev and held-out corpora, the
+        held-out one also as ingest joins its lines and with --report-scrub strict."""
+        from mvkl.deid.strict import strict_report
+        from mvkl.dicom.scrub import scrub_report
+        from mvkl.sources.base import normalize_report
+
+        held_out = make_corpus(n, seed=1, templates="all")
         doc = {"bench": "deid",
                "development": evaluate(make_corpus(n, seed=0, templates="even")),
-               "held_out": evaluate(make_corpus(n, seed=1, templates="all"))}
+               "held_out": evaluate(held_out),
+               # as ingest stores reports: lines joined without a separator, then scrubbed
+               "held_out_ingest": evaluate(held_out, lambda t: scrub_report(normalize_report(t))[0]),
+               "held_out_strict": evaluate(held_out, lambda t: strict_report(t)[0])}
         emit(doc, json_out, lambda: print_json(doc))

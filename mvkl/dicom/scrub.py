@@ -171,7 +171,7 @@ def _r(kind: str, pattern: str, priority: int, langs: str = "both", flags: int =
        check: Callable[[str], str | None] | None = None, need: str | None = None) -> _Rule:
     # ASCII \b, \s, \d: a CJK character is no word character, so "于November 3, 2022行" has boundaries
     return _Rule(kind, re.compile(pattern, flags | re.ASCII), priority, langs, check,
-                 None if need is None else re.compile(need))
+                 None if need is None else re.compile(need, re.ASCII))
 
 
 _EN_LABELS = (r"patient(?:'s)?\s+name|patient|name|referring\s+(?:physician|doctor)|physician|radiologist|"
@@ -246,7 +246,8 @@ _RULES: tuple[_Rule, ...] = (
     _r("date", rf"(?<!\d){_DAY}[-/ ]{_MON}[-/ ]{_YEAR}(?!\d)", 4, "both", need=_MON),
     _r("date", rf"[{_ZH_NUM}]{{2,4}}\s*年\s*[{_ZH_NUM}]{{1,2}}\s*月(?:\s*[{_ZH_NUM}]{{1,3}}\s*[日号])?", 4, "zh"),
     _r("phone", rf"[{_ZH_NUM}]{{7,12}}", 5, "zh"),
-    _r("age", r"(?<![\d.])(?P<v>9\d|1[0-4]\d)(?=\s*(?:岁|周岁|歲|-?\s*(?:year|yr)s?[- ]old|\s*y/?o\b))", 6),
+    _r("age", r"(?<![\d.])(?P<v>9\d|1[0-4]\d)(?=\s*(?:岁|周岁|歲|-?\s*(?:year|yr)s?[- ]old|\s*y/?o\b))", 6,
+       need=r"岁|歲|year|yr|y/?o"),
     _r("name", rf"(?:患者|病人|受检者|受檢者|姓名|病患)[ \t]*(?P<v>[{_ZH_SURNAMES}][{_CJK}]{{1,2}}?)"
                rf"(?=[，,、。；;\s（(]|于|於|女|男|因|来|來|在|，|$)", 7, "zh", check=_check_zh_name,
        need=_PATIENT_ZH),
@@ -256,7 +257,8 @@ _RULES: tuple[_Rule, ...] = (
        check=_trim_en_name),
     _r("name", rf"(?P<v>\b[A-Z][a-z'’\-]+\s+[A-Z][A-Za-z0-9'’\-]+|(?<![{_CJK}])[{_CJK}]{{2,4}}"
                rf"|(?<![{_CJK}])[{_CJK}][ \t]+{_LATIN_NAME}|\b{_LATIN_NAME}[ \t]+[{_CJK}])"
-               rf"(?=\s+(?:{_CLINICAL_VERBS}))", 8, "en", check=_trim_en_name, need=_CLINICAL_VERBS),
+               rf"(?=\s+(?:{_CLINICAL_VERBS}))", 8, "en", check=_trim_en_name,
+       need=rf"\b(?:{_CLINICAL_VERBS})\b"),
     _r("address", r"(?i:\b(?:address|addr|home|residing\s+at|lives\s+at)\.?\s*[:：]?)[ \t]*(?P<v>\d[^,;.\n]*"
                   r"|[A-Z][^,;.\n]*)", 7, "en", need=r"(?i)address|addr|home|residing|lives"),
     _r("address", r"\b\d{1,5}[ \t]+(?:[A-Z][a-z]+[ \t]+){1,3}(?:Avenue|Ave|Street|St|Road|Rd|Lane|Ln|Drive|Dr|"
@@ -372,7 +374,7 @@ _BREAK_WINDOW = 60  # characters either side of a line break searched again with
 # a line break inside a run of text, or a lower->upper case junction inside a Latin word: lines
 # joined without a separator (mvkl.sources.base.normalize_report) fuse "Cordelia\nFairbanks" into
 # "CordeliaFairbanks"
-_LINE_BREAK = re.compile(rf"(?<=[{_CJK}A-Za-z0-9])[ \t]*\r?\n[ \t]*(?=[{_CJK}A-Za-z0-9])|(?<=[a-z])(?=[A-Z][a-z])")
+_LINE_BREAK = re.compile(rf"(?<=[{_CJK}A-Za-z0-9])[ \t]*\r?\n[ \t]*(?=[{_CJK}A-Za-z0-9])|(?<=[a-z])(?=[A-Z])")
 
 
 def _joined(probe: str) -> tuple[str, list[int], list[int]] | None:

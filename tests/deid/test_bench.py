@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from mvkl.deid.bench import _leaked, evaluate, make_corpus
@@ -52,3 +53,13 @@ def test_evaluate_reports_per_construction_and_speed() -> None:
     assert doc["report_chars"] > 250 and doc["reports_per_s"] > 0  # type: ignore[operator]
     leaky = evaluate(make_corpus(400, seed=2), scrub=lambda t: t.replace("\n", " "))
     assert leaky["by_construction"]["line-break"] == 0.0  # type: ignore[index]
+
+
+def test_bench_deid_cli_reports_every_corpus(run_cli) -> None:  # type: ignore[no-untyped-def]
+    r = run_cli("bench", "deid", "--n", "60", "--json")
+    assert r.exit_code == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert set(doc) == {"bench", "development", "held_out", "held_out_ingest", "held_out_strict"}
+    for part in ("development", "held_out", "held_out_ingest", "held_out_strict"):
+        assert doc[part]["n"] == 60 and 0.0 <= doc[part]["retention"] <= 1.0
+        assert all(0.0 <= v <= 1.0 for v in doc[part]["recall"].values())
