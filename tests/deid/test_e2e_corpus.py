@@ -3,6 +3,7 @@ sources, ingested with both report-scrub modes; no planted identifier is in any 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -76,3 +77,6 @@ def test_planted_corpus_never_reaches_any_output(tmp_path: Path, run_cli: Callab
     assert len(stored) == len(reports)
     assert all("[" in r for r in stored) and sum("BI-RADS 4A" in r for r in stored) >= len(reports) // 4
     assert any("边缘毛刺" in r for r in stored) and any("spiculated margins" in r for r in stored)
+    for mode in ("standard", "strict"):  # the store records the mode
+        with h5py.File(outdir / f"{mode}.h5", "r") as f:
+            assert json.loads(f.attrs["deid"])["ingest"]["report_scrub"] == mode

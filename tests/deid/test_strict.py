@@ -89,3 +89,9 @@ def test_deid_text_strict_counts_sentences(run_cli, tmp_path: Path) -> None:  # 
     assert json.loads(r.stdout)["replaced"] == {"sentence": 1}
     assert "Zabriskie" not in out.read_text(encoding="utf-8") and CLINICAL in out.read_text(encoding="utf-8")
     assert run_cli("deid", "text", src, "--report-scrub", "paranoid").exit_code == 2
+
+
+def test_ingest_refuses_an_unknown_mode_before_reading_anything(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    r = run_cli("ingest", tmp_path / "nowhere", "--out", tmp_path / "s.h5", "--report-scrub", "paranoid")
+    assert r.exit_code == 2 and "--report-scrub" in r.stderr
+    assert not (tmp_path / "s.h5").exists() and not (tmp_path / "s.h5.partial").exists()
