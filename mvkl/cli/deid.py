@@ -107,6 +107,7 @@ def register_bench(bench_app: typer.Typer) -> None:
     ) -> None:
         """Scrubber recall (no surviving fragment) and clinical-word retention: dev and held-out corpora, the
         held-out one also as ingest joins its lines and with --report-scrub strict."""
+        from mvkl.deid.battery import battery_recall
         from mvkl.deid.strict import strict_report
         from mvkl.dicom.scrub import scrub_report
         from mvkl.sources.base import normalize_report
@@ -117,5 +118,7 @@ def register_bench(bench_app: typer.Typer) -> None:
                "held_out": evaluate(held_out),
                # as ingest stores reports: lines joined without a separator, then scrubbed
                "held_out_ingest": evaluate(held_out, lambda t: scrub_report(normalize_report(t))[0]),
-               "held_out_strict": evaluate(held_out, lambda t: strict_report(t)[0])}
+               "held_out_strict": evaluate(held_out, lambda t: strict_report(t)[0]),
+               "hand_written": {"standard": battery_recall(lambda t: scrub_report(t)[0]),
+                                "strict": battery_recall(lambda t: strict_report(t)[0])}}
         emit(doc, json_out, lambda: print_json(doc))

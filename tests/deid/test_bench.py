@@ -59,7 +59,16 @@ def test_bench_deid_cli_reports_every_corpus(run_cli) -> None:  # type: ignore[n
     r = run_cli("bench", "deid", "--n", "60", "--json")
     assert r.exit_code == 0, r.stderr
     doc = json.loads(r.stdout)
-    assert set(doc) == {"bench", "development", "held_out", "held_out_ingest", "held_out_strict"}
+    assert set(doc) == {"bench", "development", "held_out", "held_out_ingest", "held_out_strict", "hand_written"}
+    assert doc["hand_written"]["standard"]["n"] == 40
     for part in ("development", "held_out", "held_out_ingest", "held_out_strict"):
         assert doc[part]["n"] == 60 and 0.0 <= doc[part]["retention"] <= 1.0
         assert all(0.0 <= v <= 1.0 for v in doc[part]["recall"].values())
+
+
+def test_battery_measure_can_fail_and_values_are_in_their_sentences() -> None:
+    from mvkl.deid.battery import BATTERY, battery_recall
+
+    assert all(p.value in p.text for p in BATTERY) and {p.lang for p in BATTERY} == {"zh", "en"}
+    assert battery_recall(lambda t: t)["leaked"] == len(BATTERY)
+    assert battery_recall(lambda t: "")["leaked"] == 0
