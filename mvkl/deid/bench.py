@@ -275,7 +275,7 @@ def _leaked(value: str, out: str, kind: str, context: str = "") -> bool:
     characters (a given name surviving on its own). Fragments that the sentence has anyway without
     the value (``context``) do not count."""
     if kind == "age":
-        return f"{value}岁" in out or f"{value}-year" in out
+        return re.search(rf"(?<!\d){value}\s*(?:岁|周岁|歲|-?\s*(?:year|yr)|y/?o)", out) is not None
     low, ctx = _PLACEHOLDER_RE.sub(" ", out).lower(), context.lower()
     compact = "".join(value.split()).lower()
     k = min(4, len(compact))
