@@ -16,9 +16,9 @@ from mvkl.synth.narratives import ReportFacts, write_report
 
 # constructions the standard rules do not recognise; (sentence, the identifying value in it)
 UNSEEN: list[tuple[str, str]] = [
-    ("Seen with Quentin Zabriskie today.", "Zabriskie"),
-    ("Films were couriered from Ravenscroft Imaging.", "Ravenscroft"),
-    ("Discussed with ZABRISKIE by phone.", "ZABRISKIE"),
+    ("Quentin Zabriskie came in today.", "Zabriskie"),
+    ("Films were couriered from Ravenscroft Hall.", "Ravenscroft"),
+    ("Results phoned to ZABRISKIE.", "ZABRISKIE"),
     ("Case KD77Q1 reviewed at the meeting.", "KD77Q1"),
     ("患者欧阳娜娜复查。", "欧阳娜娜"),
     ("受检者司马秀英自述无不适。", "司马秀英"),
@@ -82,7 +82,7 @@ def test_strict_recall_on_the_corpus_is_never_below_standard() -> None:
 
 def test_deid_text_strict_counts_sentences(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     src = tmp_path / "r.txt"
-    src.write_text(f"Seen with Quentin Zabriskie today.\n{CLINICAL}\n", encoding="utf-8")
+    src.write_text(f"Quentin Zabriskie came in today.\n{CLINICAL}\n", encoding="utf-8")
     out = tmp_path / "c.txt"
     r = run_cli("deid", "text", src, "--report-scrub", "strict", "--out", out, "--json")
     assert r.exit_code == 0, r.stderr

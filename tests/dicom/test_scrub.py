@@ -211,6 +211,20 @@ MIXED_AND_WRAPPED = [
     ("李丽娟女士来诊。", "[NAME]女士来诊。"),
     ("赵红萍医生建议随访。", "[NAME]医生建议随访。"),
     ("于November 3, 2022行穿刺活检", "于[DATE]行穿刺活检"),
+    # found by the hand-written battery (mvkl.deid.battery)
+    ("Seen by Quentin Abernathy-Ross, consultant radiologist.", "Seen by [NAME], consultant radiologist."),
+    ("Referred by Dr. von Hohenberg.", "Referred by Dr. [NAME]."),
+    ("Films reviewed with the patient's daughter, Hazel Quigley.",
+     "Films reviewed with the patient's daughter, [NAME]."),
+    ("Pt: Ingrid Solberg", "Pt: [NAME]"),
+    ("Compared with films from Lakeside Imaging Associates.", "Compared with films from [INSTITUTION]."),
+    ("SSN 123-45-6789; NHS number 943 476 5919", "SSN [ID]; NHS number [ID]"),
+    ("患者司马秀英，女，58岁。", "患者[NAME]，女，58岁。"),
+    ("联系人：李建国（女儿）", "联系人：[NAME]（女儿）"),
+    ("与家属黄婉君沟通后建议活检。", "与家属[NAME]沟通后建议活检。"),
+    ("诊断医师 欧阳 娜娜", "诊断医师 [NAME]"),
+    ("于我院及市中医院行超声检查。", "于我院及[INSTITUTION]行超声检查。"),
+    ("户籍地：河南省郑州市", "户籍地：[ADDRESS]"),
     # a name never takes the radiology words after it
     ("姓名：何秀右乳内下象限见钙化", "姓名：[NAME]右乳内下象限见钙化"),
     ("Name: Rosalind Ashworth Irregular mass at 2 o'clock", "Name: [NAME] Irregular mass at 2 o'clock"),
@@ -224,6 +238,8 @@ def test_mixed_script_and_wrapped_identifiers(text: str, want: str) -> None:
 
 @pytest.mark.parametrize("text", ["由高年资医生审核。", "患者CT检查示右乳结节。", "建议乳腺外科医生会诊。",
                                   "McDonald sign, iPhone photo, BI-RADS 4A.",
+                                  "Breast Imaging Reporting and Data System category 4.",
+                                  "Findings discussed with the patient.",
                                   "左乳外上象限见肿块，\n右乳未见异常。"])
 def test_cues_without_a_name_are_kept(text: str) -> None:
     assert scrub_report(text) == (text, 0)
