@@ -24,7 +24,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from mvkl.dicom.scrub import _CLINICAL_LATIN, _NAME_END, scrub_counts
+from mvkl.deid.rules import CLINICAL_LATIN as _CLINICAL_LATIN
+from mvkl.deid.rules import NAME_END as _NAME_END
+from mvkl.dicom.scrub import scrub_counts
 
 __all__ = ["STRICT_KIND", "proper_noun_like", "strict_counts", "strict_filter", "strict_report"]
 
