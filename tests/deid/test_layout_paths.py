@@ -76,3 +76,17 @@ def test_ids_in_public_layout_paths_reach_no_output(layout: str, tmp_path: Path,
     assert find_leaks(blobs, needles) == []
     # positive control: the search sees what is in the source tree
     assert find_leaks({"paths": "\n".join(str(p) for p in src.rglob("*"))}, needles[:3])
+
+
+def test_an_unpatterned_cbis_table_name_is_not_printed(tmp_path: Path, run_cli: Callable[..., Any]) -> None:
+    src = tmp_path / "src"
+    L.make_cbis(src, "nbia")
+    table = next(src.rglob("mass_case_description_train_set.csv"))
+    named = table.with_name("Zqxcbisname_13700002222.csv")
+    named.write_bytes(table.read_bytes())
+    res = run_cli("ingest", src, "--format", "cbis-ddsm", "--table", named, "--out", tmp_path / "s.h5",
+                  "--key-file", tmp_path / "k.key", "--json")
+    assert res.exit_code == 2
+    printed = res.stdout + res.stderr
+    assert "table 1" in printed and "cannot tell mass/calc" in printed
+    assert find_leaks({"printed": printed}, ["Zqxcbisname", "13700002222"]) == []
