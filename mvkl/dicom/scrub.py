@@ -16,11 +16,18 @@ for both languages, ASCII so that any tokenizer keeps them whole):
 ``[PHONE]``    CN mobile ``13812345678``, ``+86 ...``, landlines ``010-12345678``,
                ``(555) 123-4567``, labelled numbers (``Tel:``, ``电话：``)
 ``[EMAIL]``    e-mail addresses
+``[ADDRESS]``  labelled addresses (``Address:``, 家住, 住址, 户籍地, ...), house number + street suffix
+``[INSTITUTION]`` names ending in 医院, 卫生院, 诊所, …中心, Hospital, Clinic, Centre, Imaging, ...
+``90+``        an age over 89 (``95岁`` -> ``90+岁``)
 =============  ===========================================================================
 
-Labels are kept (``住院号：[ID]``), only the value is replaced. Clinical content is left alone:
-sizes (``1.5cm``, ``2.3×1.8 cm``), BI-RADS (``4A``, ``BI-RADS 5``), clock positions
-(``10点钟``, ``10 o'clock``), ages (``45岁``), percentages.
+Names are also found unlabelled (after 患者/家属, before 女士/医生, before a clinical verb), in the
+other script (pinyin in Chinese text, Chinese characters in English text) and across a line break
+or a case junction left by joined lines (docs/deidentification.md lists the constructions).
+Labels are kept (``住院号：[ID]``), only the value is replaced, and a replacement always covers the
+whole token. Clinical content is left alone: sizes (``1.5cm``, ``2.3×1.8 cm``), BI-RADS (``4A``,
+``BI-RADS 5``), clock positions (``10点钟``, ``10 o'clock``), ages under 90 (``45岁``), percentages,
+and a name never takes the radiology word after it.
 
 Header identifiers (from :func:`mvkl.dicom.header.collect_identifiers`) match case-insensitively,
 on word boundaries for Latin text, with names also matched with spaces/commas instead of carets
