@@ -118,6 +118,9 @@ def register(root: typer.Typer) -> None:
                          ] = "whole",
         lesion_min_mm: Annotated[float, typer.Option("--lesion-min-mm", help="Smallest side of a lesion view "
                                                      "in mm (from the pixel spacing).")] = 10.0,
+        report_scrub: Annotated[str, typer.Option("--report-scrub", help="standard (default) or strict: strict "
+                                                  "also drops every report sentence that still holds an "
+                                                  "unrecognised proper-noun-like token.")] = "standard",
         json_out: JsonOpt = False,
         quiet: QuietOpt = False,
     ) -> None:
@@ -139,7 +142,7 @@ def register(root: typer.Typer) -> None:
             resume=resume, append=append, overwrite=overwrite, strict=strict,
             workers=workers if workers is not None else _default_workers(), allow_burned_in=allow_burned_in,
             allow_for_processing=allow_for_processing, quarantine_report=quarantine_report, quiet=quiet,
-            views=views, lesion_min_mm=lesion_min_mm,
+            views=views, lesion_min_mm=lesion_min_mm, report_scrub=report_scrub,
         )
         doc = run_ingest(opts)
         doc["store"] = display_path(out)

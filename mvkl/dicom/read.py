@@ -255,7 +255,8 @@ def _validate(ds: Dataset, eof: bool, short_by: int = 0) -> Dataset:
         except (TypeError, ValueError):
             raise QuarantineError(Reason.UNDECODABLE, "NumberOfFrames is not an integer") from None
         if frames > 1:
-            raise QuarantineError(Reason.MULTI_FRAME, f"{frames} frames")
+            # NumberOfFrames is an integer string a writer can fill with anything: quoted only when plausible
+            raise QuarantineError(Reason.MULTI_FRAME, f"{frames} frames" if frames <= 9999 else "over 9999 frames")
     rows, cols = _int_attr(ds, "Rows"), _int_attr(ds, "Columns")
     if not rows or not cols or rows < 2 or cols < 2:
         raise QuarantineError(Reason.EMPTY_IMAGE, f"{rows}x{cols} pixels")

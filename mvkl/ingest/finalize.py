@@ -82,6 +82,7 @@ def deid_profile(opts: IngestOptions, base: dict[str, Any]) -> dict[str, Any]:
     prof["ingest"] = {
         "allow_burned_in": opts.allow_burned_in,
         "allow_for_processing": opts.allow_for_processing,
+        "report_scrub": opts.report_scrub,
         "tables": "only schema fields are read from tables; identifying columns (ids, names) serve only to "
                   "scrub reports, other columns (remarks) are never read into the store",
         "age": "5-year bucket from the table or PatientAge; 90 and over merged",

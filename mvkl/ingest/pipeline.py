@@ -79,6 +79,7 @@ class IngestOptions:
     decoder: str = DEFAULT_DECODER
     views: str = "whole"  # --views whole | lesion[:CONTEXT] (mvkl.dicom.lesionview)
     lesion_min_mm: float = DEFAULT_MIN_MM  # --lesion-min-mm: smallest side of a lesion view
+    report_scrub: str = "standard"  # --report-scrub standard | strict (mvkl.deid.strict)
 
 
 def default_key_file() -> Path:
@@ -107,6 +108,8 @@ def _fingerprint(pseudonym: Any, opts: IngestOptions, plan: Plan, size: int, dty
          "ratios": list(opts.ratios), "seed": opts.seed, "key": key_fp, "decoder": opts.decoder,
          "append": existing.stat if existing else None,
          "adapter_options": dict(sorted(opts.adapter_options.items()))})
+    if opts.report_scrub != "standard":
+        add({"report_scrub": opts.report_scrub})
     context = parse_views(opts.views)
     if context is not None:
         add({"views": views_attr(context), "lesion_min_mm": float(opts.lesion_min_mm)})
@@ -157,6 +160,17 @@ def check_distinct_paths(opts: IngestOptions, key_path: Path) -> None:
                                  "another output", file=display_path(named[i][1]), code="usage")
 
 
+def _report_scrubber(opts: IngestOptions, standard: Any) -> Any:
+    """``scrub_report``, or its strict variant that also drops sentences with proper-noun-like tokens."""
+    if opts.report_scrub == "strict":
+        from mvkl.deid.strict import strict_report
+
+        return strict_report
+    if opts.report_scrub != "standard":
+        raise InputError(f"--report-scrub must be standard or strict, got {opts.report_scrub!r}", code="option")
+    return standard
+
+
 def _stage_rate(n: int, t0: float) -> str:
     dt = time.monotonic() - t0
     return f"{n / dt:.1f} img/s" if dt > 0 and n else ""
@@ -173,6 +187,7 @@ def run_ingest(opts: IngestOptions) -> dict[str, Any]:
     from mvkl.dicom import DEID_PROFILE, Pseudonymizer, key_fingerprint, load_or_create_key, scrub_report
     from mvkl.sources import detect_format, get_adapter
 
+    scrub = _report_scrubber(opts, scrub_report)  # an unknown --report-scrub is exit 2 before anything
     t_start = time.monotonic()
     out = Path(opts.out)
     work_path = partial_dir(out)
@@ -254,7 +269,7 @@ def run_ingest(opts: IngestOptions) -> dict[str, Any]:
             log.info("resuming: %d of %d units already done", len(work.units), len(plan.units))
         policy = _policy(opts, size, dtype)
         t0 = time.monotonic()
-        _decode_all(plan, work, opts, policy, scrub_report)
+        _decode_all(plan, work, opts, policy, scrub)
         timing["decode_s"] = time.monotonic() - t0
         t0 = time.monotonic()
         doc = finalize(plan, work, opts, existing, result, size, dtype, key_fp, DEID_PROFILE, fp)

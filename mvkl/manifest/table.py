@@ -272,7 +272,7 @@ def parse_manifest_frame(
                     known[r, i] = 0
                 else:
                     problems.append(Problem(file, r + 2, cname,
-                                            f"value {_norm(raw)[:20]!r} is not 0, 1 or empty", "value"))
+                                            "value is not 0, 1 or empty", "value"))
         # Unknown is group-wide for exclusive groups: one unknown cell marks the group unknown.
         for g in S.exclusive_groups():
             sl = g.slice
@@ -338,7 +338,7 @@ def parse_manifest_frame(
                 if close:
                     hint = f"; did you mean {next(c for c in choices if c.lower() == close[0])!r}?"
                 problems.append(Problem(file, r + 2, cname,
-                                        f"unknown option {v[:30]!r} for {g.en!r}{hint}", "unknown-option"))
+                                        f"unknown option for {g.en!r}{hint}", "unknown-option"))
         for i, col in misc.items():
             cname = _colname(df, col)
             for r, raw in enumerate(df.get_column(col).to_list()):
@@ -354,7 +354,7 @@ def parse_manifest_frame(
                     known[r, i] = 0
                 else:
                     problems.append(Problem(file, r + 2, cname,
-                                            f"value {_norm(raw)[:20]!r} is not 0, 1 or empty", "value"))
+                                            "value is not 0, 1 or empty", "value"))
 
     problems.extend(_duplicate_ids(df, file, id_columns, vectors, known))
     vectors[known == 0] = 0

@@ -199,9 +199,9 @@ class CbisDdsmAdapter:
         unknown: dict[str, int] = {}
         n_tables = 0
         density_zero = 0
-        for path in paths:
-            label = path.name
+        for i, path in enumerate(paths, start=1):
             m = _TABLE_RE.search(path.stem)
+            label = path.name if m else f"table {i}"  # an unpatterned name may be a patient's (issue 15)
             if m is None:
                 problems.append(Problem(label, None, None, "cannot tell mass/calc and train/test from the file name "
                                         "(expected e.g. mass_case_description_train_set.csv)", "layout"))
