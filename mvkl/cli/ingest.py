@@ -108,6 +108,13 @@ def register(root: typer.Typer) -> None:
                                                       "BurnedInAnnotation YES (pixels are not cleaned).")] = False,
         allow_for_processing: Annotated[bool, typer.Option("--allow-for-processing", help="Keep FOR PROCESSING "
                                                            "(raw detector) images.")] = False,
+        allow_modality: Annotated[list[str] | None, typer.Option("--allow-modality", metavar="CODE[,CODE]",
+                                                                 help="Also ingest images of these DICOM "
+                                                                 "modalities (e.g. DX). By default only "
+                                                                 "mammograms: Modality MG; without a Modality a "
+                                                                 "mammography SOP class; without both, an image "
+                                                                 "that looks like one. Others are quarantined "
+                                                                 "not-mammogram.")] = None,
         quarantine_report: Annotated[Path | None, typer.Option("--quarantine-report", help="Write a LOCAL JSON "
                                                                "listing quarantined items WITH source-relative "
                                                                "paths (may contain patient IDs; do not share).")
@@ -127,6 +134,7 @@ def register(root: typer.Typer) -> None:
         are quarantined with a reason and the rest goes on. Nothing exists at --out until the store
         is complete; after a kill, --resume continues where it stopped.
         """
+        from mvkl.dicom.modality import parse_modalities
         from mvkl.fsutil import display_path
         from mvkl.ingest.pipeline import IngestOptions, run_ingest
         from mvkl.ingest.summary import render_summary
@@ -138,7 +146,8 @@ def register(root: typer.Typer) -> None:
             seed=seed, adapter_options=parse_adapter_options(adapter_option),
             resume=resume, append=append, overwrite=overwrite, strict=strict,
             workers=workers if workers is not None else _default_workers(), allow_burned_in=allow_burned_in,
-            allow_for_processing=allow_for_processing, quarantine_report=quarantine_report, quiet=quiet,
+            allow_for_processing=allow_for_processing, allow_modalities=parse_modalities(allow_modality),
+            quarantine_report=quarantine_report, quiet=quiet,
             views=views, lesion_min_mm=lesion_min_mm,
         )
         doc = run_ingest(opts)

@@ -1,6 +1,7 @@
 """``load_image``: one DICOM file -> a de-identified, display-ready, square stored image.
 
-read + validate (:mod:`mvkl.dicom.read`) -> policy checks (burned-in, FOR PROCESSING) ->
+read + validate (:mod:`mvkl.dicom.read`) -> the modality rule (:mod:`mvkl.dicom.modality`: only
+mammograms) -> policy checks (burned-in, FOR PROCESSING) ->
 allow-listed header (:mod:`mvkl.dicom.header`) -> decode -> display LUT
 (:mod:`mvkl.dicom.pixels`) -> mask, side, crop, pad, resize (:mod:`mvkl.dicom.geometry`) ->
 uint8/uint16. Bad files raise :class:`~mvkl.quarantine.QuarantineError`; nothing else escapes
@@ -25,6 +26,7 @@ import numpy as np
 from mvkl.dicom import geometry as G
 from mvkl.dicom.header import SafeHeader, collect_identifiers, safe_header
 from mvkl.dicom.lesionview import LesionCrop, lesion_square, render_square
+from mvkl.dicom.modality import check_image_looks_like_mammogram, modality_basis
 from mvkl.dicom.pixels import build_display_map
 from mvkl.dicom.read import decode_pixels, read_dataset
 from mvkl.errors import InputError
@@ -47,6 +49,9 @@ class PixelPolicy:
         crop: crop to the breast and zero the off-breast pixels; False keeps the whole image
             (still mirrored to the canonical side, padded and resized).
         canonical_side: ``"left"`` (default) or ``"right"``: where the chest wall ends up.
+        mammograms_only: apply the modality rule of :mod:`mvkl.dicom.modality` (default; False
+            reads any single-frame grayscale image, e.g. a library user's own test files).
+        allow_modalities: modality codes accepted besides MG (``--allow-modality``).
     """
 
     image_size: int = 256
@@ -56,6 +61,8 @@ class PixelPolicy:
     voi_index: int = 0
     crop: bool = True
     canonical_side: str = "left"
+    mammograms_only: bool = True
+    allow_modalities: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.image_size, int) or not 8 <= self.image_size <= 8192:
@@ -84,6 +91,8 @@ class ProcessedImage:
             stored or printed (hidden from ``repr``).
         canonical_side: the side the chest wall is on.
         display: how intensities were mapped (e.g. ``"rescale+window-linear+inverse"``).
+        modality_basis: what made it a mammogram (:func:`mvkl.dicom.modality.modality_basis`:
+            ``modality``, ``allowed``, ``sop-class`` or ``image``; ``""`` when not checked).
     """
 
     pixels: np.ndarray = field(repr=False)
@@ -95,6 +104,7 @@ class ProcessedImage:
     identifiers: list[str] = field(repr=False, default_factory=list)
     canonical_side: str = "left"
     display: str = ""
+    modality_basis: str = ""
 
     def source_to_stored(self, y: Any, x: Any) -> tuple[np.ndarray, np.ndarray]:
         """Map source pixel-centre coordinates (index + 0.5) to stored-image coordinates."""
@@ -109,6 +119,7 @@ def _quantise(img: np.ndarray, dtype: str) -> np.ndarray:
 
 def _process(path: str | os.PathLike[str], policy: PixelPolicy, lesion: LesionCrop | None = None) -> ProcessedImage:
     ds = read_dataset(path)
+    basis = modality_basis(ds, policy.allow_modalities) if policy.mammograms_only else ""
     header = safe_header(ds)
     if header.burned_in == "YES" and not policy.allow_burned_in:
         raise QuarantineError(Reason.BURNED_IN_ANNOTATION, "BurnedInAnnotation YES")
@@ -124,6 +135,8 @@ def _process(path: str | os.PathLike[str], policy: PixelPolicy, lesion: LesionCr
     stride = G.mask_stride((h, w))
     small = dmap(arr[::stride, ::stride])
     mask = G.breast_mask(small)
+    if basis == "image":
+        check_image_looks_like_mammogram((h, w), mask)
     left = G.chest_wall_left(mask)
     flipped = left != (policy.canonical_side == "left")
     if lesion is not None:  # a lesion view (mvkl.dicom.lesionview): a square around the lesion
@@ -147,6 +160,7 @@ def _process(path: str | os.PathLike[str], policy: PixelPolicy, lesion: LesionCr
         identifiers=identifiers,
         canonical_side=policy.canonical_side,
         display=dmap.method,
+        modality_basis=basis,
     )
 
 

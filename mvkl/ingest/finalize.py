@@ -82,6 +82,7 @@ def deid_profile(opts: IngestOptions, base: dict[str, Any]) -> dict[str, Any]:
     prof["ingest"] = {
         "allow_burned_in": opts.allow_burned_in,
         "allow_for_processing": opts.allow_for_processing,
+        "allow_modalities": ["MG", *sorted(opts.allow_modalities)],
         "tables": "only schema fields are read from tables; identifying columns (ids, names) serve only to "
                   "scrub reports, other columns (remarks) are never read into the store",
         "age": "5-year bucket from the table or PatientAge; 90 and over merged",
@@ -178,11 +179,14 @@ def finalize(plan: Plan, work: WorkDir, opts: IngestOptions, existing: Existing 
     failed: dict[int, dict[str, Any]] = {}
     lump_entry: dict[int, dict[str, Any]] = {}
     order: list[int] = []
+    by_image = 0
     for entry in work.units:
         for im in entry["images"]:
             if im["ok"]:
                 img_row[im["i"]] = base_img + len(img_row)
                 img_meta[im["i"]] = im
+                if im.get("by_image"):
+                    by_image += 1
             else:
                 failed[im["i"]] = im
         for le in entry["lumps"]:
@@ -190,6 +194,9 @@ def finalize(plan: Plan, work: WorkDir, opts: IngestOptions, existing: Existing 
             order.append(le["l"])
     quarantined: list[QuarantineEntry] = list(plan.quarantined)
     warnings: collections.Counter[str] = collections.Counter()
+    if by_image:
+        warnings["no Modality and no mammography SOP class: taken as a mammogram from the image itself "
+                 "(one channel, size, aspect, breast-shaped foreground)"] = by_image
     L: dict[str, list[Any]] = {k: [] for k in SC.LUMP_FIELDS}
     kept: list[int] = []
     spans_total = 0

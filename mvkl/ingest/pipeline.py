@@ -41,6 +41,7 @@ from mvkl.fsutil import display_path
 from mvkl.ingest.decode import DEFAULT_DECODER, Decoded, DecodeFailure, DecodePool, age_bucket
 from mvkl.ingest.finalize import Existing, finalize, read_existing
 from mvkl.ingest.lesions import parse_views, views_attr
+from mvkl.ingest.lock import StoreLock
 from mvkl.ingest.plan import Plan, build_plan
 from mvkl.ingest.records import AdapterResult
 from mvkl.ingest.writer import WorkDir, partial_dir
@@ -74,6 +75,7 @@ class IngestOptions:
     workers: int = 1
     allow_burned_in: bool = False
     allow_for_processing: bool = False
+    allow_modalities: tuple[str, ...] = ()  # --allow-modality: modality codes accepted besides MG
     quarantine_report: Path | None = None
     quiet: bool = False
     decoder: str = DEFAULT_DECODER
@@ -91,7 +93,8 @@ def _policy(opts: IngestOptions, size: int, dtype: str) -> Any:
     from mvkl.dicom import PixelPolicy
 
     return PixelPolicy(image_size=size, pixel_dtype=dtype, allow_burned_in=opts.allow_burned_in,
-                       allow_for_processing=opts.allow_for_processing)
+                       allow_for_processing=opts.allow_for_processing,
+                       allow_modalities=tuple(sorted(opts.allow_modalities)))
 
 
 def _fingerprint(pseudonym: Any, opts: IngestOptions, plan: Plan, size: int, dtype: str,
@@ -107,6 +110,8 @@ def _fingerprint(pseudonym: Any, opts: IngestOptions, plan: Plan, size: int, dty
          "ratios": list(opts.ratios), "seed": opts.seed, "key": key_fp, "decoder": opts.decoder,
          "append": existing.stat if existing else None,
          "adapter_options": dict(sorted(opts.adapter_options.items()))})
+    if opts.allow_modalities:
+        add({"allow_modalities": sorted(opts.allow_modalities)})
     context = parse_views(opts.views)
     if context is not None:
         add({"views": views_attr(context), "lesion_min_mm": float(opts.lesion_min_mm)})
@@ -165,11 +170,23 @@ def _stage_rate(n: int, t0: float) -> str:
 def run_ingest(opts: IngestOptions) -> dict[str, Any]:
     """Run an ingest end to end and return the identifier-free summary document.
 
+    The whole run holds the store's exclusive lock (:class:`mvkl.ingest.lock.StoreLock`): a
+    second run on the same ``--out`` is refused before it reads or deletes anything.
+
     Raises:
         ValidationFailed: invalid tables or split leakage (exit 2), before any pixel is read.
-        InputError: bad options, an existing output, a key mismatch on append (exit 2).
+        InputError: bad options, an existing output, a key mismatch on append, another run
+            holding the store's lock (exit 2).
         MvklError: ``--strict`` with quarantined items, or nothing left to store (exit 1).
     """
+    key_path = Path(opts.key_file) if opts.key_file else default_key_file()
+    check_distinct_paths(opts, key_path)
+    with StoreLock(Path(opts.out)):
+        return _run_locked(opts, key_path)
+
+
+def _run_locked(opts: IngestOptions, key_path: Path) -> dict[str, Any]:
+    """:func:`run_ingest` once the store's lock is held."""
     from mvkl.dicom import DEID_PROFILE, Pseudonymizer, key_fingerprint, load_or_create_key, scrub_report
     from mvkl.sources import detect_format, get_adapter
 
@@ -195,8 +212,6 @@ def run_ingest(opts: IngestOptions) -> dict[str, Any]:
         raise InputError("--image-size must be 16..4096 and --pixel-dtype uint8 or uint16", code="usage")
     timing: dict[str, float] = {}
     adapter = get_adapter(opts.format) if opts.format else detect_format(Path(opts.source))
-    key_path = Path(opts.key_file) if opts.key_file else default_key_file()
-    check_distinct_paths(opts, key_path)
 
     # 1. With --append, the store being extended first (same key; its sources number the new
     #    batches, so that table labels in messages match the stored source names).
@@ -322,6 +337,8 @@ def _commit_unit(plan: Plan, work: WorkDir, ui: int, results: dict[int, Decoded 
         images.append({"i": i, "ok": True, "view": r.view, "lat": r.laterality, "flipped": int(r.flipped),
                        "spacing": spacing, "shape": list(r.source_shape), "crop": list(r.crop_box),
                        "scale": float(r.scale), "age": age_bucket(r.age_years)})
+        if r.modality_basis == "image":  # no Modality, no breast SOP class: the pixels decided
+            images[-1]["by_image"] = 1
         pixels.append(r.pixels)
     lumps: list[dict[str, Any]] = []
     for li in unit.lumps:
