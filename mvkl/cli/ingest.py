@@ -132,7 +132,11 @@ def register(root: typer.Typer) -> None:
 
         Tables are validated before any pixel is read (exit 2 listing every problem). Bad images
         are quarantined with a reason and the rest goes on. Nothing exists at --out until the store
-        is complete; after a kill, --resume continues where it stopped.
+        is complete; after a kill, --resume continues where it stopped. Only mammograms are
+        stored: Modality MG, else a mammography SOP class, else an image that looks like one
+        (others: not-mammogram; see --allow-modality). One run per store: a second ingest on the
+        same --out (--overwrite included) exits 2 naming the running process (lock file
+        STORE.h5.lock).
         """
         from mvkl.dicom.modality import parse_modalities
         from mvkl.fsutil import display_path

@@ -19,6 +19,7 @@ from tests.ingest.dicomfiles import make_mvkl_source
 from tests.ingest.fixtures import store_digest
 
 REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
