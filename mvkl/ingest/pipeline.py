@@ -262,7 +262,7 @@ def _run_locked(opts: IngestOptions, key_path: Path) -> dict[str, Any]:
     timing["plan_s"] = time.monotonic() - t0
     if opts.overwrite and not opts.resume and work_path.exists():
         WorkDir(work_path, fp, size, dtype, [], 0).remove()
-    work = WorkDir.open(work_path, fp, size, dtype, resume=opts.resume)
+    work = WorkDir.open(work_path, fp, size, dtype, resume=opts.resume, secret=str(pseudo("journal", "work-directory")))
     try:
         n_done_before = sum(len(plan.units[i].images) for i in range(len(work.units)))
         if work.units:
