@@ -115,6 +115,10 @@ def register(root: typer.Typer) -> None:
                                                                  "mammography SOP class; without both, an image "
                                                                  "that looks like one. Others are quarantined "
                                                                  "not-mammogram.")] = None,
+        max_megapixels: Annotated[float, typer.Option("--max-megapixels", help="Limit of an image's declared "
+                                                      "frame size (rows x columns x frames), checked before "
+                                                      "decoding; larger files are quarantined too-large.")
+                                  ] = 1000.0,
         quarantine_report: Annotated[Path | None, typer.Option("--quarantine-report", help="Write a LOCAL JSON "
                                                                "listing quarantined items WITH source-relative "
                                                                "paths (may contain patient IDs; do not share).")
@@ -136,7 +140,10 @@ def register(root: typer.Typer) -> None:
         stored: Modality MG, else a mammography SOP class, else an image that looks like one
         (others: not-mammogram; see --allow-modality). One run per store: a second ingest on the
         same --out (--overwrite included) exits 2 naming the running process (lock file
-        STORE.h5.lock).
+        STORE.h5.lock). --append skips images already in the store (same SOP Instance UID, else
+        same pixels) and keeps the store's --dataset unless another is given. Memory: an image
+        whose declared frame size exceeds --max-megapixels is quarantined too-large before
+        decoding.
         """
         from mvkl.dicom.modality import parse_modalities
         from mvkl.fsutil import display_path
@@ -151,6 +158,7 @@ def register(root: typer.Typer) -> None:
             resume=resume, append=append, overwrite=overwrite, strict=strict,
             workers=workers if workers is not None else _default_workers(), allow_burned_in=allow_burned_in,
             allow_for_processing=allow_for_processing, allow_modalities=parse_modalities(allow_modality),
+            max_megapixels=max_megapixels,
             quarantine_report=quarantine_report, quiet=quiet,
             views=views, lesion_min_mm=lesion_min_mm,
         )

@@ -28,7 +28,7 @@ from mvkl.dicom.header import SafeHeader, collect_identifiers, safe_header
 from mvkl.dicom.lesionview import LesionCrop, lesion_square, render_square
 from mvkl.dicom.modality import check_image_looks_like_mammogram, modality_basis
 from mvkl.dicom.pixels import build_display_map
-from mvkl.dicom.read import decode_pixels, read_dataset
+from mvkl.dicom.read import DEFAULT_MAX_PIXELS, decode_pixels, element_value, read_dataset
 from mvkl.errors import InputError
 from mvkl.quarantine import QuarantineError, Reason
 
@@ -52,6 +52,8 @@ class PixelPolicy:
         mammograms_only: apply the modality rule of :mod:`mvkl.dicom.modality` (default; False
             reads any single-frame grayscale image, e.g. a library user's own test files).
         allow_modalities: modality codes accepted besides MG (``--allow-modality``).
+        max_pixels: limit of the declared frame size, rows x columns x frames (``too-large``
+            above it, checked before decoding; ``--max-megapixels``).
     """
 
     image_size: int = 256
@@ -63,6 +65,7 @@ class PixelPolicy:
     canonical_side: str = "left"
     mammograms_only: bool = True
     allow_modalities: tuple[str, ...] = ()
+    max_pixels: int = DEFAULT_MAX_PIXELS
 
     def __post_init__(self) -> None:
         if not isinstance(self.image_size, int) or not 8 <= self.image_size <= 8192:
@@ -91,6 +94,8 @@ class ProcessedImage:
             stored or printed (hidden from ``repr``).
         canonical_side: the side the chest wall is on.
         display: how intensities were mapped (e.g. ``"rescale+window-linear+inverse"``).
+        source_uid: the file's SOP Instance UID, only to recognise the same source image on
+            ``--append`` (the pipeline stores a keyed pseudonym of it; hidden from ``repr``).
         modality_basis: what made it a mammogram (:func:`mvkl.dicom.modality.modality_basis`:
             ``modality``, ``allowed``, ``sop-class`` or ``image``; ``""`` when not checked).
     """
@@ -105,6 +110,7 @@ class ProcessedImage:
     canonical_side: str = "left"
     display: str = ""
     modality_basis: str = ""
+    source_uid: str = field(repr=False, default="")
 
     def source_to_stored(self, y: Any, x: Any) -> tuple[np.ndarray, np.ndarray]:
         """Map source pixel-centre coordinates (index + 0.5) to stored-image coordinates."""
@@ -118,7 +124,7 @@ def _quantise(img: np.ndarray, dtype: str) -> np.ndarray:
 
 
 def _process(path: str | os.PathLike[str], policy: PixelPolicy, lesion: LesionCrop | None = None) -> ProcessedImage:
-    ds = read_dataset(path)
+    ds = read_dataset(path, policy.max_pixels)
     basis = modality_basis(ds, policy.allow_modalities) if policy.mammograms_only else ""
     header = safe_header(ds)
     if header.burned_in == "YES" and not policy.allow_burned_in:
@@ -127,6 +133,7 @@ def _process(path: str | os.PathLike[str], policy: PixelPolicy, lesion: LesionCr
     if for_processing and not policy.allow_for_processing:
         raise QuarantineError(Reason.FOR_PROCESSING, "PresentationIntentType FOR PROCESSING")
     identifiers = collect_identifiers(ds)
+    source_uid = str(element_value(ds, "SOPInstanceUID", "") or "").strip()
     raw = decode_pixels(ds)
     arr = raw.array
     dmap = build_display_map(ds, raw, voi_index=policy.voi_index, percentile=for_processing)
@@ -161,6 +168,7 @@ def _process(path: str | os.PathLike[str], policy: PixelPolicy, lesion: LesionCr
         canonical_side=policy.canonical_side,
         display=dmap.method,
         modality_basis=basis,
+        source_uid=source_uid,
     )
 
 

@@ -76,6 +76,7 @@ class IngestOptions:
     allow_burned_in: bool = False
     allow_for_processing: bool = False
     allow_modalities: tuple[str, ...] = ()  # --allow-modality: modality codes accepted besides MG
+    max_megapixels: float = 1000.0  # --max-megapixels: declared frame size limit (too-large above)
     quarantine_report: Path | None = None
     quiet: bool = False
     decoder: str = DEFAULT_DECODER
@@ -94,7 +95,8 @@ def _policy(opts: IngestOptions, size: int, dtype: str) -> Any:
 
     return PixelPolicy(image_size=size, pixel_dtype=dtype, allow_burned_in=opts.allow_burned_in,
                        allow_for_processing=opts.allow_for_processing,
-                       allow_modalities=tuple(sorted(opts.allow_modalities)))
+                       allow_modalities=tuple(sorted(opts.allow_modalities)),
+                       max_pixels=int(opts.max_megapixels * 1e6))
 
 
 def _fingerprint(pseudonym: Any, opts: IngestOptions, plan: Plan, size: int, dtype: str,
@@ -112,6 +114,8 @@ def _fingerprint(pseudonym: Any, opts: IngestOptions, plan: Plan, size: int, dty
          "adapter_options": dict(sorted(opts.adapter_options.items()))})
     if opts.allow_modalities:
         add({"allow_modalities": sorted(opts.allow_modalities)})
+    if opts.max_megapixels != 1000.0:
+        add({"max_megapixels": float(opts.max_megapixels)})
     context = parse_views(opts.views)
     if context is not None:
         add({"views": views_attr(context), "lesion_min_mm": float(opts.lesion_min_mm)})
@@ -208,6 +212,8 @@ def _run_locked(opts: IngestOptions, key_path: Path) -> dict[str, Any]:
                          file=display_path(out), code="exists")
     if opts.workers < 1:
         raise InputError("--workers must be at least 1", code="usage")
+    if not (math.isfinite(float(opts.max_megapixels)) and float(opts.max_megapixels) > 0):
+        raise InputError("--max-megapixels must be a number > 0", code="usage")
     if opts.pixel_dtype not in (None, "uint8", "uint16") or not 16 <= (opts.image_size or 256) <= 4096:
         raise InputError("--image-size must be 16..4096 and --pixel-dtype uint8 or uint16", code="usage")
     timing: dict[str, float] = {}
@@ -224,7 +230,8 @@ def _run_locked(opts: IngestOptions, key_path: Path) -> dict[str, Any]:
 
     # 2. Tables -> records (no pixel touched).
     t0 = time.monotonic()
-    result: AdapterResult = adapter.read(Path(opts.source), opts.tables, opts.dataset, seed=opts.seed,
+    dataset = opts.dataset if opts.dataset is not None else store_dataset(existing)
+    result: AdapterResult = adapter.read(Path(opts.source), opts.tables, dataset, seed=opts.seed,
                                          options=dict(opts.adapter_options), first_batch=n_sources + 1)
     if result.problems:
         raise ValidationFailed(result.problems, f"{len(result.problems)} problem(s) in the tables; nothing "
@@ -269,7 +276,7 @@ def _run_locked(opts: IngestOptions, key_path: Path) -> dict[str, Any]:
             log.info("resuming: %d of %d units already done", len(work.units), len(plan.units))
         policy = _policy(opts, size, dtype)
         t0 = time.monotonic()
-        _decode_all(plan, work, opts, policy, scrub_report)
+        _decode_all(plan, work, opts, policy, scrub_report, pseudo, existing.source_keys if existing else set())
         timing["decode_s"] = time.monotonic() - t0
         t0 = time.monotonic()
         doc = finalize(plan, work, opts, existing, result, size, dtype, key_fp, DEID_PROFILE, fp)
@@ -285,7 +292,28 @@ def _run_locked(opts: IngestOptions, key_path: Path) -> dict[str, Any]:
     return doc
 
 
-def _decode_all(plan: Plan, work: WorkDir, opts: IngestOptions, policy: Any, scrub: Any) -> None:
+def store_dataset(existing: Existing | None) -> str | None:
+    """``--append`` without ``--dataset``: the data set name of the store's last batch (so that the
+    same patients keep their pseudonyms), or None (the adapter's default) for a new store."""
+    if existing is None:
+        return None
+    names = [str(s.get("dataset")) for s in existing.attrs.get("sources") or [] if isinstance(s, dict)
+             and s.get("dataset")]
+    return names[-1] if names else None
+
+
+def source_key(pseudo: Any, r: Decoded) -> str:
+    """Keyed identity of a decoded image's source (never the raw value): its SOP Instance UID, else
+    a hash of its stored pixels. Independent of the data set name, so that the same image appended
+    under another ``--dataset`` is still recognised."""
+    if r.source_uid:
+        return "u" + str(pseudo("source-image", r.source_uid))
+    digest = hashlib.sha256(np.ascontiguousarray(r.pixels).tobytes()).hexdigest()
+    return "p" + str(pseudo("source-pixels", digest))
+
+
+def _decode_all(plan: Plan, work: WorkDir, opts: IngestOptions, policy: Any, scrub: Any, pseudo: Any,
+                in_store: set[str]) -> None:
     from mvkl.log import progress
 
     start_unit = len(work.units)
@@ -318,13 +346,13 @@ def _decode_all(plan: Plan, work: WorkDir, opts: IngestOptions, policy: Any, scr
                     results[i] = res
                     n += 1
                     prog.update(task, advance=1, rate=_stage_rate(n, t0))
-                _commit_unit(plan, work, ui, results, scrub)
+                _commit_unit(plan, work, ui, results, scrub, pseudo, in_store)
     finally:
         pool.close()
 
 
 def _commit_unit(plan: Plan, work: WorkDir, ui: int, results: dict[int, Decoded | DecodeFailure],
-                 scrub: Any) -> None:
+                 scrub: Any, pseudo: Any, in_store: set[str]) -> None:
     unit = plan.units[ui]
     images: list[dict[str, Any]] = []
     pixels: list[np.ndarray] = []
@@ -333,10 +361,15 @@ def _commit_unit(plan: Plan, work: WorkDir, ui: int, results: dict[int, Decoded 
         if isinstance(r, DecodeFailure):
             images.append({"i": i, "ok": False, "reason": Reason(r.reason).value, "detail": r.detail[:200]})
             continue
+        key = source_key(pseudo, r)
+        if key in in_store:  # --append: this source image is already in the store
+            images.append({"i": i, "ok": False, "reason": Reason.DUPLICATE.value,
+                           "detail": "the same source image (SOP Instance UID, else pixels) is already in the store"})
+            continue
         spacing = [None if not np.isfinite(x) else float(x) for x in r.pixel_spacing]
         images.append({"i": i, "ok": True, "view": r.view, "lat": r.laterality, "flipped": int(r.flipped),
                        "spacing": spacing, "shape": list(r.source_shape), "crop": list(r.crop_box),
-                       "scale": float(r.scale), "age": age_bucket(r.age_years)})
+                       "scale": float(r.scale), "age": age_bucket(r.age_years), "src": key})
         if r.modality_basis == "image":  # no Modality, no breast SOP class: the pixels decided
             images[-1]["by_image"] = 1
         pixels.append(r.pixels)

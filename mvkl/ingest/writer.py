@@ -49,7 +49,11 @@ from mvkl.errors import InputError, MvklError
 from mvkl.fsutil import display_path
 from mvkl.ingest.records import LESION_KINDS
 
-__all__ = ["WorkDir", "partial_dir", "write_final"]
+__all__ = ["SOURCE_KEY_PATH", "WorkDir", "partial_dir", "write_final"]
+
+#: Per image, the keyed identity of its source (SOP Instance UID, else pixels; ``--append`` skips
+#: images already in the store). Outside the store schema's groups; readers ignore it.
+SOURCE_KEY_PATH = "ingest/source_key"
 
 JOURNAL_VERSION = 2  # 2: checksummed plan header and journal lines
 
@@ -292,6 +296,7 @@ def write_final(
     image_size: int,
     pixel_dtype: str,
     lesions: Mapping[str, np.ndarray] | None = None,
+    source_keys: Sequence[str] | None = None,
 ) -> list[str]:
     """Write the store to ``work/store.h5``, check it, and rename it to ``out`` atomically.
 
@@ -303,6 +308,7 @@ def write_final(
         attrs: root attributes (JSON attributes as Python objects).
         lesions: the ``/lesions`` group (:data:`~mvkl.store.schema.LESION_FIELDS`); None or no
             rows: no group is written.
+        source_keys: one keyed source identity per image (:data:`SOURCE_KEY_PATH`); None: none.
 
     Returns:
         ``check_store`` violations (empty when the store is valid; a non-empty list means
@@ -351,6 +357,9 @@ def write_final(
                                   shape=(n,))
             else:
                 gl.create_dataset(name, data=np.asarray(lumps[name], dtype=dt).reshape((n, *shape)))
+        if source_keys is not None and len(source_keys) == n_img:
+            f.create_dataset(SOURCE_KEY_PATH, data=[str(k) for k in source_keys], dtype=h5py.string_dtype("utf-8"),
+                             shape=(n_img,))
         if lesions is not None and len(lesions["image"]):
             gles = f.create_group("lesions")
             for name, (dt, shape) in SC.LESION_FIELDS.items():
