@@ -23,6 +23,7 @@ items are located by table label, row and view.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -186,7 +187,20 @@ def run_ingest(opts: IngestOptions) -> dict[str, Any]:
     key_path = Path(opts.key_file) if opts.key_file else default_key_file()
     check_distinct_paths(opts, key_path)
     with StoreLock(Path(opts.out)):
-        return _run_locked(opts, key_path)
+        try:
+            return _run_locked(opts, key_path)
+        except OSError as e:
+            if not _disk_full(e):
+                raise
+            raise MvklError("no space left on the device while writing the store or its work directory "
+                            f"({os.strerror(errno.ENOSPC)}); nothing was written at --out. Free space, then "
+                            f"rerun with --resume to continue ({display_path(Path(opts.out))})") from None
+
+
+def _disk_full(e: OSError) -> bool:
+    """A full disk or quota (h5py reports it as an OSError whose message names the errno)."""
+    codes = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+    return e.errno in codes or any(os.strerror(c) in str(e) or f"errno = {c}" in str(e) for c in codes)
 
 
 def _run_locked(opts: IngestOptions, key_path: Path) -> dict[str, Any]:
