@@ -332,9 +332,10 @@ def _validate(ds: Dataset, eof: bool, short_by: int = 0, max_pixels: int = DEFAU
             raise QuarantineError(Reason.UNDECODABLE, "NumberOfFrames is not an integer") from None
     declared = (_int_attr(ds, "Rows") or 0) * (_int_attr(ds, "Columns") or 0) * max(1, frames)
     if declared > max_pixels:
-        raise QuarantineError(Reason.TOO_LARGE, f"declared frame size {declared / 1e6:.0f} Mpx (rows x columns x "
-                                                f"frames) over the limit of {max_pixels / 1e6:g} Mpx "
-                                                "(--max-megapixels)")
+        # NumberOfFrames can hold anything (a phone number): the size is quoted only for plausible counts
+        size = f"{declared / 1e6:.0f} Mpx" if frames <= 9999 else "over 9999 frames"
+        raise QuarantineError(Reason.TOO_LARGE, f"declared frame size ({size}, rows x columns x frames) over the "
+                                                f"limit of {max_pixels / 1e6:g} Mpx (--max-megapixels)")
     if frames > 1:
         # NumberOfFrames is an integer string a writer can fill with anything: quoted only when plausible
         raise QuarantineError(Reason.MULTI_FRAME, f"{frames} frames" if frames <= 9999 else "over 9999 frames")
