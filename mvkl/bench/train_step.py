@@ -14,12 +14,9 @@ from __future__ import annotations
 
 import resource
 import time
-from typing import Annotated, Any
-
-import typer
+from typing import Any
 
 from mvkl.bench import machine_info
-from mvkl.cli.common import JsonOpt, QuietOpt, command, emit, example
 
 #: BERT-base shape (bert-base-chinese): hidden 768, 12 layers, 12 heads, feed-forward 3072.
 BERT_BASE = {"hidden": 768, "layers": 12, "heads": 12, "intermediate": 3072, "vocab": 21128}
@@ -131,31 +128,3 @@ def run(preset: str = "tiny", steps: int = 5, batch_size: int | None = None, dev
         doc["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     doc["machine"] = machine_info()
     return doc
-
-
-def register(app: typer.Typer) -> None:
-    """Add `mvkl bench train-step` to the bench Typer app."""
-
-    @app.command("train-step", epilog=example("mvkl bench train-step --preset tiny --steps 20",
-                                              "mvkl bench train-step --preset paper --batch-size 8 --steps 2"))
-    @command
-    def train_step_cmd(
-        preset: Annotated[str, typer.Option("--preset", help="tiny or paper (ResNet-50 256² + BERT-base).")] = "tiny",
-        steps: Annotated[int, typer.Option("--steps", min=1, help="Timed steps (after one warm-up).")] = 5,
-        batch_size: Annotated[int | None, typer.Option("--batch-size", min=2, help="Default: the preset's.")] = None,
-        device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "auto",
-        precision: Annotated[str, typer.Option("--precision", help="auto (bf16 on CUDA), fp32 or bf16.")] = "auto",
-        report_tokens: Annotated[int, typer.Option("--report-tokens", min=4, max=512,
-                                                   help="Mean report length in tokens.")] = 200,
-        pad512: Annotated[bool, typer.Option("--pad512/--no-pad512", help="Also time padding to 512 tokens.")] = True,
-        json_out: JsonOpt = False,
-        quiet: QuietOpt = False,
-    ) -> None:
-        """Forward + backward + Adam step of a preset's ViKL on a synthetic batch (no data loading)."""
-        from mvkl.cli.bench import render_figures
-        from mvkl.errors import InputError
-
-        if preset not in ("tiny", "paper"):
-            raise InputError(f"--preset must be tiny or paper, got {preset!r}", code="usage")
-        doc = run(preset, steps, batch_size, device, precision, report_tokens, pad512)
-        emit(doc, json_out, lambda: render_figures(doc))
