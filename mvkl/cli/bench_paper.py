@@ -21,10 +21,12 @@ from mvkl.cli.eval_cmd import (
     ImageWeightsOpt,
     LrOpt,
     PatienceOpt,
+    PresetOpt,
     SeedsOpt,
     SettingOpt,
     WorkersOpt,
     build_config,
+    pick_preset,
 )
 from mvkl.errors import InputError
 
@@ -50,7 +52,7 @@ def _cell(r: dict[str, Any], c: str) -> str:
 def _cross_dataset(app: typer.Typer) -> None:
     @app.command("cross-dataset", epilog=example(
         "mvkl bench cross-dataset --models runs/vikl --stores mvkl.h5,cbis.h5,inbreast.h5 --supervised-baselines",
-        "mvkl bench cross-dataset --models random:resnet18 --stores a.h5,b.h5 --setting tiny --supervised-baselines "
+        "mvkl bench cross-dataset --models random:resnet18 --stores a.h5,b.h5 --preset tiny --supervised-baselines "
         "--baseline-init random:resnet18"))
     @command
     def cross_dataset(
@@ -63,7 +65,7 @@ def _cross_dataset(app: typer.Typer) -> None:
                                         ] = False,
         baseline_init: Annotated[str, typer.Option("--baseline-init", help="Start of the supervised rows (paper: "
                                                    "imagenet).")] = "imagenet",
-        setting: SettingOpt = "paper", seeds: SeedsOpt = None,
+        preset: PresetOpt = "paper", setting: SettingOpt = None, seeds: SeedsOpt = None,
         out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("cross-dataset"),
         arch: ArchOpt = "resnet50", image_weights: ImageWeightsOpt = None, image_size: ImageSizeOpt = None,
         epochs: EpochsOpt = None, patience: PatienceOpt = None, batch_size: BatchOpt = None, lr: LrOpt = None,
@@ -74,8 +76,9 @@ def _cross_dataset(app: typer.Typer) -> None:
 
         common = {"image_size": image_size, "epochs": epochs, "patience": patience, "batch_size": batch_size,
                   "device": device, "workers": workers}
-        cfg = build_config(protocol, setting, seeds, lr=lr, **common)
-        ft_cfg = build_config("ft", setting, 1, save_model=False, **common) if supervised_baselines else None
+        preset = pick_preset(preset, setting)
+        cfg = build_config(protocol, preset, seeds, lr=lr, **common)
+        ft_cfg = build_config("ft", preset, 1, save_model=False, **common) if supervised_baselines else None
         with log.progress(transient=True) as prog:
             doc = run_cross_dataset(split_list(models, ""), split_list(stores, "--stores"), cfg, out,
                                     supervised_baselines=supervised_baselines, baseline_init=baseline_init,
@@ -89,14 +92,14 @@ def _cross_dataset(app: typer.Typer) -> None:
 def _data_fraction(app: typer.Typer) -> None:
     @app.command("data-fraction", epilog=example(
         "mvkl bench data-fraction --models runs/vikl,imagenet --store demo.h5",
-        "mvkl bench data-fraction --models random:resnet18 --store demo.h5 --setting tiny --fractions 0.5,1"))
+        "mvkl bench data-fraction --models random:resnet18 --store demo.h5 --preset tiny --fractions 0.5,1"))
     @command
     def data_fraction(
         store: Annotated[Path, typer.Option("--store", help="The store (train / val / test splits).")],
         models: Annotated[str, typer.Option("--models", help="Comma-separated encoders.")],
         fractions: Annotated[str, typer.Option("--fractions", help="Training fractions.")] = "0.2,0.4,0.6,0.8,1.0",
         protocol: Annotated[str, typer.Option("--protocol", "-p", help="Protocol (paper: ft).")] = "ft",
-        setting: SettingOpt = "paper", seeds: SeedsOpt = None,
+        preset: PresetOpt = "paper", setting: SettingOpt = None, seeds: SeedsOpt = None,
         out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("data-fraction"),
         arch: ArchOpt = "resnet50", image_weights: ImageWeightsOpt = None, image_size: ImageSizeOpt = None,
         epochs: EpochsOpt = None, patience: PatienceOpt = None, batch_size: BatchOpt = None, lr: LrOpt = None,
@@ -106,7 +109,8 @@ def _data_fraction(app: typer.Typer) -> None:
         from mvkl.evaluation.protocols.config import parse_floats
         from mvkl.evaluation.protocols.datafraction import run_data_fraction
 
-        cfg = build_config(protocol, setting, seeds, lr=lr, image_size=image_size, epochs=epochs, patience=patience,
+        cfg = build_config(protocol, pick_preset(preset, setting), seeds, lr=lr, image_size=image_size, epochs=epochs,
+                           patience=patience,
                            batch_size=batch_size, device=device, workers=workers)
         with log.progress(transient=True) as prog:
             doc = run_data_fraction(split_list(models, "--models"), store, cfg, out,
