@@ -3,7 +3,9 @@
 Times forward + backward + optimizer step of the ViKL model of a preset (``tiny``: ResNet-18 and the
 tiny BERT; ``paper``: ResNet-50 at 256² and a BERT-base-sized text encoder, randomly initialised,
 vocabulary 21,128 like bert-base-chinese) on a synthetic batch of that preset's shapes, with the
-paper loss (τ 0.03 / 0.3, label smoothing 0.2) and Adam. Data loading is excluded
+preset's loss, built by :func:`mvkl.train.objective.compute_loss` from the same configuration as
+the trainer's (every loss field: temperatures, label smoothing, hard negatives, ITM view, de-dup
+scope, intra-modal negatives, decoupling, HCL τ⁺/β), and Adam. Data loading is excluded
 (``mvkl bench loader`` measures it). Reports are ``--report-tokens`` long on average (±25 %), and
 the text part is timed twice (B38): with dynamic padding (to the longest report of the batch,
 what mvkl does) and padded to 512 tokens (the released code). Peak memory is
@@ -65,16 +67,16 @@ def run(preset: str = "tiny", steps: int = 5, batch_size: int | None = None, dev
     """Time ``steps`` training steps after one warm-up step (module docstring)."""
     import torch
 
-    from mvkl.losses import vikl_loss
     from mvkl.models import ImageEncoder, ViKL
     from mvkl.train.config import resolve_config
     from mvkl.train.distributed import resolve_device
+    from mvkl.train.objective import compute_loss
 
     cfg = resolve_config(preset, overrides={"text_model": "tiny", "image_weights": "random"})
     dev = resolve_device(device)
     bf16 = precision == "bf16" or (precision == "auto" and dev.type == "cuda")
     b = batch_size or cfg.batch_size
-    if preset == "paper":
+    if preset != "tiny":  # paper, code-compat: BERT-base
         shape = dict(BERT_BASE)
     else:
         shape = {"hidden": cfg.tiny_text_hidden, "layers": cfg.tiny_text_layers, "heads": cfg.tiny_text_heads,
@@ -85,6 +87,7 @@ def run(preset: str = "tiny", steps: int = 5, batch_size: int | None = None, dev
         model.image_encoder.to(memory_format=torch.channels_last)
         torch.cuda.reset_peak_memory_stats(dev)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    terms = model.default_terms()
     model.train()
 
     def step(batch: dict[str, Any]) -> None:
@@ -93,8 +96,7 @@ def run(preset: str = "tiny", steps: int = 5, batch_size: int | None = None, dev
         with ctx:
             out = model(batch["view1"], batch["view2"], text=batch["text"], manifest=batch["manifest"],
                         manifest_known=batch["known"])
-        loss, _ = vikl_loss(out, tau1=cfg.tau1, tau2=cfg.tau2, ls_text=cfg.label_smoothing,
-                            generator=torch.Generator().manual_seed(0))
+        loss, _ = compute_loss(cfg, out, generator=torch.Generator().manual_seed(0), terms=terms)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -150,7 +150,8 @@ def _train_step(app: typer.Typer) -> None:
                                               "mvkl bench train-step --preset paper --batch-size 8 --steps 2"))
     @command
     def train_step_cmd(
-        preset: Annotated[str, typer.Option("--preset", help="tiny or paper (ResNet-50 256² + BERT-base).")] = "tiny",
+        preset: Annotated[str, typer.Option("--preset", help="tiny, paper or code-compat (ResNet-50 256² + "
+                                                      "BERT-base); the step uses the preset's loss.")] = "tiny",
         steps: Annotated[int, typer.Option("--steps", min=1, help="Timed steps (after one warm-up).")] = 5,
         batch_size: Annotated[int | None, typer.Option("--batch-size", min=2, help="Default: the preset's.")] = None,
         device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "auto",
@@ -162,8 +163,10 @@ def _train_step(app: typer.Typer) -> None:
         quiet: QuietOpt = False,
     ) -> None:
         """Forward + backward + Adam step of a preset's ViKL on a synthetic batch (no data loading)."""
-        if preset not in ("tiny", "paper"):
-            raise InputError(f"--preset must be tiny or paper, got {preset!r}", code="usage")
+        from mvkl.train.config import PRESETS
+
+        if preset not in PRESETS:
+            raise InputError(f"--preset must be one of {', '.join(PRESETS)}, got {preset!r}", code="usage")
         doc = bench_train_step.run(preset, steps, batch_size, device, precision, report_tokens, pad512)
         emit(doc, json_out, lambda: render_figures(doc))
 

@@ -171,13 +171,9 @@ class Trainer:
         return out
 
     def _loss(self, out: dict[str, Any], generator: torch.Generator) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        from mvkl.losses import vikl_loss
+        from mvkl.train.objective import compute_loss
 
-        c = self.cfg
-        return vikl_loss(out, tau1=c.tau1, tau2=c.tau2, ls_text=c.label_smoothing, ls_other=c.label_smoothing_other,
-                         hard_negatives=c.hard_negatives, itm_view=c.itm_view, dedup_scope=c.dedup_scope,
-                         intra=c.intra_negatives, decoupled=c.decoupled, generator=generator, terms=self.terms,
-                         tau_plus=c.hcl_tau_plus, beta=c.hcl_beta)
+        return compute_loss(self.cfg, out, generator=generator, terms=self.terms)
 
     def train_step(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         c, step = self.cfg, self.step
