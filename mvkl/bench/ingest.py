@@ -1,6 +1,6 @@
 """Benchmark `mvkl bench ingest`: images/s of the ingest pixel pipeline per worker.
 
-Writes uncompressed 12-bit MG "For Presentation" files (spec/dicom.md §5) at the synthetic size
+Writes uncompressed 12-bit MG "For Presentation" files at the synthetic size
 (1024 x 832) and at full-field size (4096 x 3328, Hologic-like) into a temporary folder, then
 measures
 

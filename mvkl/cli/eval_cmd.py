@@ -158,8 +158,8 @@ def register(root: typer.Typer) -> None:
         bn_mode: Annotated[str, typer.Option("--bn-mode", help="LE trunk BatchNorm: frozen (eval mode, default) or "
                                              "train (released code: statistics drift).",
                                              rich_help_panel=_T)] = "frozen",
-        augment: Annotated[str, typer.Option("--augment", help="Training augmentation: fixed (spec §2.6 with fixes), "
-                                             "compat (released code) or none.", rich_help_panel=_T)] = "fixed",
+        augment: Annotated[str, typer.Option("--augment", help="Training augmentation: fixed (B27 "
+                                             "fixes), compat (released code) or none.", rich_help_panel=_T)] = "fixed",
         lp_c: Annotated[float | None, typer.Option("--lp-c", help="scikit-learn C (default 0.316 = 1/λ with the "
                                                    "paper's λ = 3.16).", rich_help_panel=_L)] = None,
         lp_lambda: Annotated[float | None, typer.Option("--lp-lambda", help="L2 strength λ; sets C = 1/λ.",

@@ -1,6 +1,6 @@
 """Robinson et al. hard-negative contrastive loss ("HCL", ICLR 2021), symmetric, in log space.
 
-Spec method.md §4.1(c)/(d), B8, B28. This is what the released ViKL code applies to the
+docs/fidelity.md, B8, B28. This is what the released ViKL code applies to the
 image–manifestation and image–image terms (the "△" rows of the paper's Tables 4 and 6).
 
 For each of the 2n rows r of U = [A; B] (anchor u_r, partner p(r)), with s_k = ⟨u_r, u_k⟩/τ over

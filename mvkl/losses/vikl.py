@@ -1,4 +1,4 @@
-"""The ViKL objective (paper Eq. 8; spec method.md §4.2–4.4, §11) and the manifestation de-dup.
+"""The ViKL objective (paper Eq. 8) and the manifestation de-dup.
 
     L = L_IMC + (L_IT + L_IM + L_TM) / n_inter
 
@@ -11,7 +11,7 @@
   the store has no reports and the text terms are disabled, like the code's ablation variants).
   It depends on ``terms`` only, not on what a batch happens to contain.
 
-Choices, against the paper and the released code (spec §4.4, B1–B9):
+Choices, against the paper and the released code (docs/fidelity.md, B1–B9):
 
 * Temperatures τ1 = 0.03 (I–M, I–I) and τ2 = 0.3 (I–T, T–M): paper Appendix A (code: 0.7/0.8, B1).
 * Every term is symmetric with intra-modal negatives by default (``intra``, ``decoupled``: see
@@ -66,7 +66,7 @@ def manifest_dedup_rows(manifest: Tensor, known: Tensor | None = None,
                         generator: torch.Generator | None = None) -> Tensor:
     """Indices (CPU long, ascending) keeping one random row per distinct (manifestation, known mask).
 
-    Values are binarised at 0.5 (spec §4.2). ``known=None`` means every dimension is known. Which
+    Values are binarised at 0.5. ``known=None`` means every dimension is known. Which
     row of a group survives is uniform at random under ``generator`` (the code kept the first
     one; the paper says "randomly retain one").
     """

@@ -1,6 +1,6 @@
 """The ViKL model: encoders → aligners → one shared fuse projector → unit sphere.
 
-Spec method.md §3 and paper Sec. 4.1 / Appendix B:
+Paper Sec. 4.1 / Appendix B and the released code:
 
 * image: ResNet trunk (2048-d) → aligner Linear(2048, 128, bias=False), no dropout (the two views
   already act as augmentation);
@@ -9,7 +9,7 @@ Spec method.md §3 and paper Sec. 4.1 / Appendix B:
 * shared fuse projector Linear(128, 128, bias=False) → BatchNorm1d(128) → ReLU →
   Linear(128, embed_dim, bias=False), applied **once** to the batch-wise concatenation
   [view1; view2; text; manifestation] of the parts present, so the BatchNorm statistics are pooled
-  across modalities (§3.4, B43; ``projector_bn="per_modality"`` gives each modality its own
+  across modalities (B43; ``projector_bn="per_modality"`` gives each modality its own
   BatchNorm as an ablation, the linear layers stay shared). The result is split back and
   L2-normalised (in fp32). ``embed_dim=2`` is the Fig. 8 alignment/uniformity variant.
 
@@ -38,7 +38,7 @@ _MODALITIES = ("image", "text", "manifest")
 
 
 class FuseProjector(nn.Module):
-    """Shared Linear–BN–ReLU–Linear projector over a list of (modality, tensor) parts (spec §3.4)."""
+    """Shared Linear–BN–ReLU–Linear projector over a list of (modality, tensor) parts."""
 
     def __init__(self, dim: int = ALIGN_DIM, out_dim: int = ALIGN_DIM, bn: str = "shared") -> None:
         super().__init__()
@@ -87,7 +87,7 @@ def _rows(rows: Tensor | None, n: int, batch: int, what: str) -> Tensor:
 
 
 class ViKL(nn.Module):
-    """Tri-modal ViKL network (spec §3, §11).
+    """Tri-modal ViKL network.
 
     Args:
         image_encoder: :class:`ImageEncoder` (``feature_dim`` 2048 for ResNet-50).

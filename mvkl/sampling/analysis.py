@@ -17,7 +17,7 @@ determined by analyzing the distribution of Hamming distances within the dataset
   anchors do have and distort the μ = 11 end of the annealing. On MVKL-like structured data the
   rule gives 18–20, in line with the paper's b = 18;
 * for each μ, simulated batches of the sampler: anchor–negative and in-batch pairwise distance
-  distributions (the ManiNeg paper's figure, spec §1) against the target of Eq. 7, and the
+  distributions (the ManiNeg paper's figure) against the target of Eq. 7, and the
   effective batch size after de-duplication with and without refill.
 
 Lumps without any known dimension have masked distance 0 to everything; they are counted but left

@@ -1,4 +1,4 @@
-"""The ManiNeg batch sampler (paper Sec. 4.2, Eq. 7, Appendix A; spec §5, bugs B9–B18).
+"""The ManiNeg batch sampler (paper Sec. 4.2, Eq. 7, Appendix A; docs/fidelity.md, bugs B9–B18).
 
 Each batch: an anchor from a shuffled pass over the training lumps, then ``batch_size − 1``
 negatives whose masked Hamming distance to the anchor follows the truncated Gaussian of Eq. 7

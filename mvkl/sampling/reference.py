@@ -1,4 +1,4 @@
-"""A straightforward re-implementation of the ORIGINAL ManiNeg sampler (spec §5), for tests and
+"""A straightforward re-implementation of the ORIGINAL ManiNeg sampler, for tests and
 benchmarks only.
 
 It follows the released ``NegManiBatchSampler`` step by step, with its data structures and its
@@ -27,7 +27,7 @@ ReferenceBatch = tuple[int, list[int], list[int]]  # (anchor, raw negatives, de-
 
 
 class ReferenceManiNegSampler:
-    """The released algorithm, slowly and literally (spec §5.1–5.3).
+    """The released algorithm, slowly and literally.
 
     Args:
         manifests: ``(N, D)`` 0/1 matrix.
@@ -98,7 +98,7 @@ class ReferenceManiNegSampler:
         return [int(np.floor(v + 0.5)) for v in x]
 
     def batch_for(self, anchor: int) -> ReferenceBatch:
-        """One batch for ``anchor`` (spec §5.2 steps 2–6)."""
+        """One batch for ``anchor`` (the released algorithm's steps 2–6)."""
         u = self.attr_of[anchor]
         drawn: list[int] = []
         for d in self.draw_distances(self.batch_size - 1):

@@ -3,7 +3,7 @@
 The paper anneals μ linearly from μ_max = 11 to μ_min = 0, "stopping at the minimum at the 50th
 training step", then keeps it constant. The released code instead updates μ once per *epoch*
 (μ(e) = max(μ_min, μ_max + (μ_min − μ_max)·e / E_min) with E_min = 3 and 100-batch epochs), so the
-paper's "50th step" is ambiguous (spec/method.md §5.3, bugs B14/B15). mvkl anneals per training
+paper's "50th step" is ambiguous (docs/fidelity.md, bugs B14/B15). mvkl anneals per training
 step by default and offers the per-epoch form as ``unit="epoch"``.
 
 Convention (0-based steps): μ(t) = μ_max + (μ_min − μ_max)·min(t / steps, 1). With the default

@@ -8,10 +8,12 @@ checkpoint so that ``--resume`` can refuse a different configuration.
 Presets (spec method.md §9, §11; paper Appendix A):
 
 * ``paper``: the paper's hyperparameters (Appendix A) with the spec's recommended fixes;
-* ``code-compat``: the released ViKL script (τ 0.7 everywhere, Robinson HCL on I–M and I–I,
-  view1-only ITM, compat augmentation) and, with ``hard_negatives = "manineg"``, the released
-  ManiNeg sampler (snapped distances, manifestation-uniform choice, index de-dup without refill,
-  100 anchors per epoch, μ annealed per 0-based epoch to its minimum at epoch 3);
+* ``code-compat``: the released ViKL script's loss and data choices (τ 0.7 everywhere, Robinson
+  HCL on I–M and I–I, view1-only ITM, compat augmentation) and, with ``hard_negatives =
+  "manineg"``, the released ManiNeg sampler (snapped distances, manifestation-uniform choice,
+  index de-dup without refill, 100 anchors per epoch, μ annealed per 0-based epoch to its minimum
+  at epoch 3). Not the released forward pass: mvkl runs both views through the image trunk in one
+  batch, the code in two passes (docs/fidelity.md, "What code-compat does not reproduce");
 * ``tiny``: ResNet-18 at 64 px with a small BERT built from the store's training reports, for
   demos, tests and CPU smoke runs (a few minutes on 2 cores).
 

@@ -1,4 +1,4 @@
-"""The pretraining loop (paper Sec. 4.3, Appendix A; spec method.md §6, B14, B24, B37, B40, B45).
+"""The pretraining loop (paper Sec. 4.3, Appendix A; docs/fidelity.md, B14, B24, B37, B40, B45).
 
 :func:`pretrain` trains ViKL on a store's training split and writes a run directory:
 

@@ -64,8 +64,8 @@ def test_bench_times_the_trainers_loss(train_store: Path, bert_dir: Path, tmp_pa
     run("tiny", steps=1, batch_size=2, device="cpu", report_tokens=16, compare_pad512=False)
     bench_kw = calls[-1]
     calls.clear()
-    pretrain(resolve_config("tiny", overrides={**SMALL, "text_model": str(bert_dir), "steps": 1, "warmup_steps": 0}), train_store,
-             tmp_path / "run", show_progress=False)
+    cfg = resolve_config("tiny", overrides={**SMALL, "text_model": str(bert_dir), "steps": 1, "warmup_steps": 0})
+    pretrain(cfg, train_store, tmp_path / "run", show_progress=False)
     train_kw = calls[0]
     drop = ("generator",)
     assert {k: v for k, v in bench_kw.items() if k not in drop} == {k: v for k, v in train_kw.items() if k not in drop}
