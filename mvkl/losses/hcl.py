@@ -26,6 +26,7 @@ import math
 import torch
 from torch import Tensor
 
+from mvkl.config import LOSS
 from mvkl.losses.ntxent import check_pair
 
 __all__ = ["robinson_hcl"]
@@ -51,7 +52,7 @@ def _negatives(a: Tensor, b: Tensor, tau: float | Tensor, intra: bool) -> tuple[
     return pos, s, ~torch.cat([eye, eye]), n - 1
 
 
-def robinson_hcl(a: Tensor, b: Tensor, tau: float | Tensor, *, tau_plus: float = 0.1, beta: float = 1.0,
+def robinson_hcl(a: Tensor, b: Tensor, tau: float | Tensor, *, tau_plus: float = LOSS.tau_plus, beta: float = LOSS.beta,
                  estimator: str = "hard", intra: bool = True, rows: Tensor | None = None) -> Tensor:
     """Symmetric Robinson HCL between ``a`` and ``b`` (see the module docstring); 0-d fp32 tensor.
 

@@ -12,6 +12,8 @@ import math
 import torch
 from torch import Tensor
 
+from mvkl.config import LOSS
+
 __all__ = ["manifest_dedup_reference", "nt_xent_reference", "robinson_hcl_reference"]
 
 
@@ -57,8 +59,9 @@ def nt_xent_reference(a: Tensor, b: Tensor, tau: float, *, label_smoothing: floa
     return sum(losses) / len(losses)
 
 
-def robinson_hcl_reference(a: Tensor, b: Tensor, tau: float, *, tau_plus: float = 0.1, beta: float = 1.0,
-                           estimator: str = "hard", intra: bool = True, rows: Tensor | None = None) -> Tensor:
+def robinson_hcl_reference(a: Tensor, b: Tensor, tau: float, *, tau_plus: float = LOSS.tau_plus,
+                           beta: float = LOSS.beta, estimator: str = "hard", intra: bool = True,
+                           rows: Tensor | None = None) -> Tensor:
     """Robinson et al. as the released code writes it: plain exponentials in float64, row by row."""
     a, b = _rows_of(a, b, rows)
     losses = []

@@ -21,6 +21,10 @@ from collections.abc import Iterator
 import numpy as np
 import numpy.typing as npt
 
+from mvkl.config import MANINEG, compat_interval
+
+_LOWER, _UPPER = compat_interval(MANINEG.bounds)
+
 __all__ = ["ReferenceBatch", "ReferenceManiNegSampler"]
 
 ReferenceBatch = tuple[int, list[int], list[int]]  # (anchor, raw negatives, de-duplicated batch)
@@ -45,10 +49,10 @@ class ReferenceManiNegSampler:
         manifests: npt.ArrayLike,
         batch_size: int = 64,
         *,
-        mu: float = 11.0,
-        sigma: float = 3.0,
-        lower: float = 0.5,
-        upper: float = 18.499,
+        mu: float = MANINEG.mu_max,
+        sigma: float = MANINEG.sigma,
+        lower: float = _LOWER,
+        upper: float = _UPPER,
         dedup: bool = True,
         seed: int = 0,
         length: int = 100,

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from mvkl.config import MANINEG
+
 __all__ = ["LinearMuSchedule", "MuSchedule", "as_schedule"]
 
 
@@ -36,10 +38,10 @@ class LinearMuSchedule:
     ``LinearMuSchedule(11, 0, 3, unit="epoch")(250, steps_per_epoch=100) == 11 - 2 * 11 / 3``.
     """
 
-    mu_max: float = 11.0
-    mu_min: float = 0.0
-    steps: int = 50
-    unit: Literal["step", "epoch"] = "step"
+    mu_max: float = MANINEG.mu_max
+    mu_min: float = MANINEG.mu_min
+    steps: int = MANINEG.mu_steps
+    unit: Literal["step", "epoch"] = MANINEG.mu_unit  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         if int(self.steps) != self.steps or self.steps < 0:
