@@ -82,7 +82,8 @@ def run(preset: str = "tiny", steps: int = 5, batch_size: int | None = None, dev
         shape = {"hidden": cfg.tiny_text_hidden, "layers": cfg.tiny_text_layers, "heads": cfg.tiny_text_heads,
                  "intermediate": cfg.tiny_text_intermediate, "vocab": cfg.tiny_text_vocab}
     torch.manual_seed(seed)
-    model = ViKL(ImageEncoder(cfg.arch, seed=seed), _SyntheticText.build(**shape), embed_dim=cfg.embed_dim).to(dev)
+    model = ViKL(ImageEncoder(cfg.arch, seed=seed), _SyntheticText.build(**shape), embed_dim=cfg.embed_dim,
+                 view_passes=cfg.view_passes).to(dev)
     if dev.type == "cuda":
         model.image_encoder.to(memory_format=torch.channels_last)
         torch.cuda.reset_peak_memory_stats(dev)

@@ -12,8 +12,8 @@ Presets (spec method.md §9, §11; paper Appendix A):
   HCL on I–M and I–I, view1-only ITM, compat augmentation) and, with ``hard_negatives =
   "manineg"``, the released ManiNeg sampler (snapped distances, manifestation-uniform choice,
   index de-dup without refill, 100 anchors per epoch, μ annealed per 0-based epoch to its minimum
-  at epoch 3). Not the released forward pass: mvkl runs both views through the image trunk in one
-  batch, the code in two passes (docs/fidelity.md, "What code-compat does not reproduce");
+  at epoch 3), and the released forward pass: one image-trunk pass per view (``view_passes =
+  "separate"``; docs/fidelity.md);
 * ``tiny``: ResNet-18 at 64 px with a small BERT built from the store's training reports, for
   demos, tests and CPU smoke runs (a few minutes on 2 cores).
 
@@ -88,6 +88,8 @@ class PretrainConfig:
     text_dropout: float = _f(0.5, "model", "dropout after the text aligner (paper Sec. 4.1: 0.5)")
     manifest_dropout: float = _f(0.5, "model", "dropout after the manifestation aligner (0.5)")
     projector_bn: str = _f("shared", "model", "fuse-projector BatchNorm: shared (code) or per_modality (B43)")
+    view_passes: str = _f("joint", "model", "image trunk passes per step: joint (both views in one batch; "
+                          "BatchNorm pools them) or separate (one pass per view, the released code)")
     sync_bn: bool = _f(False, "model", "SyncBatchNorm across DDP ranks (CUDA only; default per-rank BN)")
     # -- loss ---------------------------------------------------------------------------------------
     # (the defaults of the loss and sampler fields live in mvkl.config: LOSS and MANINEG)
@@ -249,6 +251,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "paper": {},
     "code-compat": {
         "tau1": 0.7, "tau2": 0.7, "hard_negatives": "robinson", "itm_view": "view1", "augment": "compat",
+        "view_passes": "separate",
         # the released ManiNeg sampler (mvkl.config.SAMPLER_PRESETS), used when hard_negatives = "manineg"
         **sampler_fields(SAMPLER_PRESETS["code-compat"]),
     },
@@ -281,6 +284,7 @@ RESUME_FIELDS = frozenset({"steps", "workers", "log_every", "ckpt_every", "keep_
 _CHOICES: dict[str, tuple[str, ...]] = {
     "view_mode": ("pair", "same"), "augment": ("fixed", "compat", "none"), "arch": ("resnet50", "resnet18", "cnn4"),
     "normalization": ("clip", "imagenet"), "projector_bn": ("shared", "per_modality"),
+    "view_passes": ("joint", "separate"),
     "itm_view": ("random", "view1", "mean"), "dedup_scope": ("manifest_terms", "batch"),
     "hard_negatives": ("none", "robinson", "manineg"), "mu_unit": ("step", "epoch"),
     "sampler_dedup": ("manifestation", "masked", "index", "none"), "uniform": ("instance", "manifestation"),
@@ -422,9 +426,15 @@ def validate(cfg: PretrainConfig) -> None:
         raise err(f"unknown preset {cfg.preset!r}")
 
 
+#: Fields added after runs already existed, with the value those runs computed with: left out of
+#: the fingerprint at that value, so earlier checkpoints still resume.
+_ADDED_LATER: dict[str, Any] = {"view_passes": "joint"}
+
+
 def config_fingerprint(cfg: PretrainConfig) -> str:
     """Hash of the fields that define what a run computes (all but :data:`RESUME_FIELDS`)."""
-    doc = {k: v for k, v in cfg.to_dict().items() if k not in RESUME_FIELDS}
+    doc = {k: v for k, v in cfg.to_dict().items()
+           if k not in RESUME_FIELDS and not (k in _ADDED_LATER and v == _ADDED_LATER[k])}
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 
 

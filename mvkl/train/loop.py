@@ -81,6 +81,7 @@ class Trainer:
         self.channels_last = cfg.channels_last and self.cuda
         text_dir = build.prepare_text_model(cfg, self.store, run_dir, info)
         self.model = build.build_model(cfg, text_dir).to(device)
+        self.model.set_view_passes(cfg.view_passes)  # one trunk pass per view in code-compat
         if self.channels_last:
             self.model.image_encoder.to(memory_format=torch.channels_last)
         if cfg.sync_bn:
