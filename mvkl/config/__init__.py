@@ -9,7 +9,14 @@ from the paper and the released code are in docs/fidelity.md.
 """
 
 from mvkl.config.loss import LOSS, LossConfig
-from mvkl.config.sampler import COMPAT_INTERVAL_PAD, MANINEG, SAMPLER_PRESETS, ManiNegConfig, compat_interval
+from mvkl.config.sampler import (
+    COMPAT_INTERVAL_PAD,
+    MANINEG,
+    SAMPLER_PRESETS,
+    ManiNegConfig,
+    compat_interval,
+    sampler_fields,
+)
 
 __all__ = ["COMPAT_INTERVAL_PAD", "LOSS", "MANINEG", "SAMPLER_PRESETS", "LossConfig", "ManiNegConfig",
-           "compat_interval"]
+           "compat_interval", "sampler_fields"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-__all__ = ["COMPAT_INTERVAL_PAD", "MANINEG", "SAMPLER_PRESETS", "ManiNegConfig", "compat_interval"]
+__all__ = ["COMPAT_INTERVAL_PAD", "MANINEG", "SAMPLER_PRESETS", "ManiNegConfig", "compat_interval", "sampler_fields"]
 
 #: The released code truncates the Gaussian on [a − 0.5, b + 0.499] (18.499 for b = 18).
 COMPAT_INTERVAL_PAD = (0.5, 0.499)
@@ -64,6 +64,14 @@ SAMPLER_PRESETS: dict[str, ManiNegConfig] = {
 }
 
 
-def changed_fields(cfg: ManiNegConfig, base: ManiNegConfig = MANINEG) -> dict[str, Any]:
-    """The fields of ``cfg`` that differ from ``base``."""
-    return {k: v for k, v in vars(cfg).items() if getattr(base, k) != v}
+def sampler_fields(sampler: ManiNegConfig) -> dict[str, Any]:
+    """The fields of a sampler preset that differ from the defaults, named as in
+    :class:`mvkl.train.config.PretrainConfig` (``dedup`` is ``sampler_dedup``; None becomes ``()``
+    for ``interval`` and ``0`` for ``batches_per_epoch``)."""
+    names = {"dedup": "sampler_dedup"}
+    empty = {"interval": (), "batches_per_epoch": 0}
+    out: dict[str, Any] = {}
+    for name, value in vars(sampler).items():
+        if value != getattr(MANINEG, name):
+            out[names.get(name, name)] = empty.get(name, value) if value is None else value
+    return out

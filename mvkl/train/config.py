@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from mvkl.config import LOSS, MANINEG, SAMPLER_PRESETS, ManiNegConfig
+from mvkl.config import LOSS, MANINEG, SAMPLER_PRESETS, sampler_fields
 from mvkl.errors import InputError
 from mvkl.fsutil import display_path
 
@@ -232,21 +232,6 @@ def _coerce(key: str, value: Any, like: Any, source: str) -> Any:
 SECTIONS: tuple[str, ...] = ("run", "data", "model", "loss", "negatives", "optim", "runtime", "logging")
 
 #: Named overrides over the defaults.
-def sampler_fields(sampler: ManiNegConfig) -> dict[str, Any]:
-    """The ``PretrainConfig`` fields of a sampler preset (:data:`mvkl.config.SAMPLER_PRESETS`) that
-    differ from the defaults (``dedup`` is ``sampler_dedup``; None becomes ``()`` / ``0``)."""
-    names = {"dedup": "sampler_dedup"}
-    out: dict[str, Any] = {}
-    for name, value in vars(sampler).items():
-        if value != getattr(MANINEG, name):
-            out[names.get(name, name)] = value
-    if out.get("interval") is None and "interval" in out:
-        out["interval"] = ()
-    if out.get("batches_per_epoch") is None and "batches_per_epoch" in out:
-        out["batches_per_epoch"] = 0
-    return out
-
-
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": {},
     "code-compat": {

@@ -14,9 +14,9 @@ import typer
 
 import mvkl
 from mvkl.cli.main import app
-from mvkl.config import LOSS, MANINEG, SAMPLER_PRESETS, compat_interval
+from mvkl.config import LOSS, MANINEG, SAMPLER_PRESETS, compat_interval, sampler_fields
 from mvkl.evaluation.protocols.config import EvalConfig
-from mvkl.train.config import PRESETS, PretrainConfig, sampler_fields
+from mvkl.train.config import PRESETS, PretrainConfig
 
 ROOT = Path(mvkl.__file__).resolve().parent
 
