@@ -133,3 +133,22 @@ def test_losses_and_sampling_take_their_method_defaults_from_mvkl_config() -> No
     assert not found, f"literal method defaults outside mvkl.config: {found}"
     assert _literal_defaults(ast.parse("def f(*, sigma: float = 3.0): ...")) == [("sigma", 1)]
     assert _literal_defaults(ast.parse("def f(*, sigma: float = M.sigma): ...")) == []
+
+
+def test_eval_help_quotes_the_paper_setting() -> None:
+    """`mvkl eval` cannot import the evaluation settings at start-up (they pull in torch), so its help
+    quotes them: every number quoted after "paper" must be the ``paper`` setting's value."""
+    from mvkl.evaluation.protocols.config import SETTINGS
+
+    paper = SETTINGS["paper"]
+    opts = _options(_command("eval"))
+    checked = 0
+    for name in ("epochs", "patience", "batch_size", "lr", "min_lr", "weight_decay"):
+        text = opts[name].help or ""
+        values = {float(paper[p][name]) for p in ("lp", "le", "ft") if name in paper[p]}
+        quoted = [float(x) for x in re.findall(r"(?<![\w.])(\d+(?:\.\d+)?(?:e-?\d+)?)(?![\w.])", text)]
+        assert quoted, f"--{name}: no value quoted"
+        for q in quoted:
+            checked += 1
+            assert q in values, f"mvkl eval --{name} help quotes {q}, the paper setting has {sorted(values)}"
+    assert checked >= 8
