@@ -55,7 +55,7 @@ _ABSENT_NAMES = {"none", "absent", "无", "-", "0", "0.0", "null", "没有"}
 _MULTI_SPLIT = re.compile(r"\s*[;|+，；、]\s*|\s+and\s+|\s*,\s*")
 ID_COLUMN_CANDIDATES = ("lump_id", "lump id", "id", "序号", "lump_no")
 # Without an id column, a lump is identified by its exam, its view files *and* its manifestation:
-# two lumps of one breast legitimately share a view_id in the MVKL tables (spec §2.1).
+# two lumps of one breast legitimately share a view_id in the MVKL tables.
 ID_COLUMN_FALLBACK = ("patient_id", "study_id", "view_id")
 
 
