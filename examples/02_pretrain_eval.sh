@@ -86,14 +86,14 @@ done
 echo "== 2a. linear probe (LP) of the three ViKL runs and of the random-init baseline"
 for model in "$VIKL" "$RUNS/none" "$RUNS/robinson" "$BASELINE"; do
     name="$(basename "${model//:/-}")"
-    "$MVKL" eval "$model" "$STORE" --protocol lp --setting tiny --seeds 2 --workers 0 --out "$EVAL/$name-lp"
+    "$MVKL" eval "$model" "$STORE" --protocol lp --preset tiny --seeds 2 --workers 0 --out "$EVAL/$name-lp"
 done
 
 echo "== 2b. linear evaluation (LE) and fine-tuning (FT), ViKL (ManiNeg) vs random init"
 for model in "$VIKL" "$BASELINE"; do
     name="$(basename "${model//:/-}")"
-    "$MVKL" eval "$model" "$STORE" --protocol le --setting tiny --seeds 2 --workers 0 --out "$EVAL/$name-le"
-    "$MVKL" eval "$model" "$STORE" --protocol ft --setting tiny --seeds 2 --workers 0 --out "$EVAL/$name-ft" \
+    "$MVKL" eval "$model" "$STORE" --protocol le --preset tiny --seeds 2 --workers 0 --out "$EVAL/$name-le"
+    "$MVKL" eval "$model" "$STORE" --protocol ft --preset tiny --seeds 2 --workers 0 --out "$EVAL/$name-ft" \
         --thresholds 0.87,0.74,0.5 --save-model
 done
 CLASSIFIER="$EVAL/manineg-ft/classifier"

@@ -141,12 +141,12 @@ STORE_LIST="$(IFS=,; echo "${COLUMNS[*]}")"
 echo "== 4. cross-dataset benchmark (paper Table 4): LP of each encoder on every store, plus a"
 echo "      supervised row per store ($BASELINE_INIT fine-tuned on it), columns: $STORE_LIST"
 "$MVKL" bench cross-dataset --models "$MODELS" --stores "$STORE_LIST" --protocol lp \
-    --supervised-baselines --baseline-init "$BASELINE_INIT" --setting "$SETTING" \
+    --supervised-baselines --baseline-init "$BASELINE_INIT" --preset "$SETTING" \
     --out "$OUT/cross-dataset" "${EXTRA[@]}"
 
 echo "== 5. fine-tuning on fractions $FRACTIONS of the training split (paper Fig. 5), on ${COLUMNS[0]}"
 "$MVKL" bench data-fraction --store "${COLUMNS[0]}" --models "$MODELS" --fractions "$FRACTIONS" \
-    --protocol ft --setting "$SETTING" --out "$OUT/data-fraction" "${EXTRA[@]}"
+    --protocol ft --preset "$SETTING" --out "$OUT/data-fraction" "${EXTRA[@]}"
 
 echo
 echo "done: stores in $OUT; $OUT/cross-dataset/cross-dataset.md; $OUT/data-fraction"

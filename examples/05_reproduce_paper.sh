@@ -21,7 +21,7 @@
 #
 # In SMALL=1 mode three synthetic stores stand in for MVKL, CBIS-DDSM and INbreast, the tiny
 # pretraining preset (ResNet-18, 64 px, a small BERT built from the training reports) runs STEPS
-# steps, evaluations use --setting tiny with 2 seeds and 1 epoch, and random:resnet18 stands in for
+# steps, evaluations use --preset tiny with 2 seeds and 1 epoch, and random:resnet18 stands in for
 # the ImageNet model (IM), whose weights are not available offline (the tiny preset starts from
 # random weights, so ViKL-R equals ViKL there). Its numbers only show that every step runs; they
 # are not results.
@@ -50,7 +50,7 @@ if [[ "$SMALL" == 1 ]]; then
     RUN=(--preset tiny --steps "$STEPS" --batch-size 8 --workers 0 --log-every 5)
     TEXT=()                                         # the tiny preset builds its own small BERT
     INIT=()                                         # the tiny preset starts from random weights
-    EV=(--setting tiny --seeds 2 --epochs 1 --workers 0)   # every downstream training
+    EV=(--preset tiny --seeds 2 --epochs 1 --workers 0)   # every downstream training
     WEIGHTS=()
     BENCH_EVAL=(--n-images 32)
 else
@@ -63,7 +63,7 @@ else
     RUN=()                                          # the paper preset (Appendix A): 9000 steps, batch 64
     TEXT=(--text-model "$BERT_DIR")
     INIT=(--image-weights "$IMAGENET_WEIGHTS")
-    EV=()                                           # --setting paper: 5 seeds, Appendix A
+    EV=()                                           # --preset paper: 5 seeds, Appendix A
     WEIGHTS=(--image-weights "$IMAGENET_WEIGHTS")   # for the 'imagenet' model of mvkl eval / bench
     BENCH_EVAL=()
 fi

@@ -1,4 +1,4 @@
-"""Error types shared by the library and the CLI, with the exit codes of DESIGN.md.
+"""Error types shared by the library and the CLI, with the exit codes of README "CLI conventions".
 
 * :class:`InputError` (exit 2): the user's input or options are invalid. It names the file, the
   row as a spreadsheet shows it, and the column where they are known.

@@ -1,5 +1,5 @@
 """Filesystem helpers: atomic outputs (nothing half-written at a final path) and safe display
-of paths (never an absolute path in outputs, DESIGN.md conventions)."""
+of paths (never an absolute path in outputs, README "CLI conventions")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Logging and progress on stderr (results go to stdout; DESIGN.md conventions).
+"""Logging and progress on stderr (results go to stdout; README "CLI conventions").
 
 Library modules log through ``logging.getLogger(__name__)``; the CLI installs one rich handler on
 stderr and sets the level from ``--quiet``. Progress bars come from :func:`progress`, which is

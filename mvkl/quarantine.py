@@ -27,6 +27,7 @@ class Reason(str, Enum):
     BURNED_IN_ANNOTATION = "burned-in-annotation"  # BurnedInAnnotation YES (unless allowed)
     FOR_PROCESSING = "for-processing"        # raw detector data without a usable VOI (by policy)
     NOT_MAMMOGRAM = "not-mammogram"          # modality/body part says it is not a breast image
+    TOO_LARGE = "too-large"                  # declared frame size over the limit (--max-megapixels)
     EMPTY_IMAGE = "empty-image"              # no breast found (constant image)
     TABLE_ROW = "table-row"                  # an invalid table row (details name row and column)
     NO_IMAGES = "no-images"                  # a lump whose every image was quarantined

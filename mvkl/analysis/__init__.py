@@ -1,5 +1,4 @@
-"""Multimodal analyses and inference on top of the evaluation library (paper Sec. 5.7, 5.9, 5.11;
-method.md §8):
+"""Multimodal analyses and inference on top of the evaluation library (paper Sec. 5.7, 5.9, 5.11):
 
 * :mod:`.inputs`: images from a store, or DICOM files through the ingest pixel pipeline, named
   without identifiers (position + keyed hash);

@@ -1,5 +1,4 @@
-"""Normalised ViKL embeddings of a store's images, reports and manifestations (paper Sec. 5.7,
-method.md §3.4, §8), and their file format.
+"""Normalised ViKL embeddings of a store's images, reports and manifestations (paper Sec. 5.7), and their file format.
 
 The model runs in eval mode under ``torch.inference_mode``: the shared projector's BatchNorm then
 uses its running statistics, which were pooled across modalities during pretraining (B43), so an

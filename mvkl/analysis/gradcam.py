@@ -1,5 +1,5 @@
 """Grad-CAM (Selvaraju et al., ICCV 2017) for the fine-tuned malignancy classifier (paper Sec.
-5.9, Fig. 6: ResNet-50 ``layer3``; method.md §8).
+5.9, Fig. 6: ResNet-50 ``layer3``).
 
 For a target layer with activations ``A`` (B, K, h, w) and the malignant score ``y`` of each image:
 

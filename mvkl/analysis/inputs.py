@@ -1,5 +1,5 @@
 """Images for the analyses and for inference: rows of a store, or DICOM files through the ingest
-pixel pipeline (spec/dicom.md; paper Sec. 5.9).
+pixel pipeline (docs/ingest.md; paper Sec. 5.9).
 
 * :func:`select_store_images` picks image rows of a store by split, label, ids and a limit;
 * :func:`collect_dicom_files` expands files and folders into an ordered list of DICOM inputs;

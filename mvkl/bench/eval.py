@@ -1,7 +1,10 @@
-"""Evaluation benchmarks: `mvkl bench eval` (throughput), `mvkl bench cross-dataset` (paper Table 4)
-and `mvkl bench data-fraction` (paper Fig. 5).
+"""Evaluation throughput benchmark (`mvkl bench eval`).
 
-``bench eval`` writes a temporary synthetic store of ``--n-images`` images and times, through the
+The paper protocols that the CLI also files under ``mvkl bench`` (``cross-dataset``, Table 4, and
+``data-fraction``, Fig. 5) are evaluation code: :mod:`mvkl.evaluation.protocols.crossdataset` and
+:mod:`mvkl.evaluation.protocols.datafraction`.
+
+:func:`run_throughput` writes a temporary synthetic store of ``--n-images`` images and times, through the
 real data pipeline (store → ImageDataset → transform → DataLoader → model): frozen feature
 extraction (images/s, as for LP), one LE epoch and one FT epoch (seconds and images/s, after one
 warm-up epoch), plus the model-only forward throughput on in-memory tensors.
@@ -12,37 +15,9 @@ from __future__ import annotations
 import tempfile
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import numpy as np
-import typer
-
-from mvkl.cli.common import JsonOpt, QuietOpt, command, emit, example
-from mvkl.cli.eval_cmd import (
-    ArchOpt,
-    BatchOpt,
-    DeviceOpt,
-    EpochsOpt,
-    ImageSizeOpt,
-    ImageWeightsOpt,
-    LrOpt,
-    PatienceOpt,
-    SeedsOpt,
-    SettingOpt,
-    WorkersOpt,
-    build_config,
-)
-
-ListOpt = Annotated[str, typer.Option(help="Comma-separated list.")]
-
-
-def _split_list(text: str, what: str) -> list[str]:
-    from mvkl.errors import InputError
-
-    items = [t.strip() for t in (text or "").split(",") if t.strip()]
-    if not items and what:
-        raise InputError(f"{what}: give a comma-separated list", code="option")
-    return items
 
 
 def synthetic_store(path: Path, n_images: int, size: int, seed: int = 0) -> Path:
@@ -134,119 +109,3 @@ def run_throughput(*, arch: str, image_size: int, batch_size: int, n_images: int
             del tl
     doc["machine"] = machine_info()
     return doc
-
-
-def _render_grid(doc: dict[str, Any], first: str, cols: list[str], cell: Any, title: str) -> None:
-    from rich.table import Table
-
-    from mvkl.log import stdout_console
-
-    t = Table(title=title)
-    t.add_column(first)
-    for c in cols:
-        t.add_column(c, justify="right")
-    for r in doc["rows"]:
-        t.add_row(r.get("row", r.get("model")), *[cell(r, c) for c in cols])
-    stdout_console().print(t)
-
-
-def register(app: typer.Typer) -> None:
-    """Add `mvkl bench eval`, `mvkl bench cross-dataset` and `mvkl bench data-fraction`."""
-
-    @app.command("eval", epilog=example("mvkl bench eval", "mvkl bench eval --arch resnet50 --image-size 256 "
-                                        "--batch-size 48 --n-images 480 --device cuda"))
-    @command
-    def eval_bench(
-        arch: Annotated[str | None, typer.Option("--arch", help="resnet50 or resnet18 (default: resnet50 on CUDA, "
-                                                 "resnet18 on CPU).")] = None,
-        image_size: Annotated[int | None, typer.Option("--image-size", help="Side in px (256 CUDA, 64 CPU).")] = None,
-        batch_size: Annotated[int | None, typer.Option("--batch-size", help="48 CUDA, 16 CPU.")] = None,
-        n_images: Annotated[int | None, typer.Option("--n-images", help="Synthetic images (480 CUDA, 128 CPU).")
-                            ] = None,
-        device: DeviceOpt = "auto",
-        workers: WorkersOpt = -1,
-        json_out: JsonOpt = False,
-        quiet: QuietOpt = False,
-    ) -> None:
-        """Evaluation throughput: feature extraction images/s and LE/FT epoch time on this machine."""
-        from mvkl.cli.bench import render_figures
-        from mvkl.evaluation.protocols.features import resolve_device
-
-        cuda = resolve_device(device).type == "cuda"
-        doc = run_throughput(arch=arch or ("resnet50" if cuda else "resnet18"),
-                             image_size=image_size or (256 if cuda else 64),
-                             batch_size=batch_size or (48 if cuda else 16),
-                             n_images=n_images or (480 if cuda else 128), device=device, workers=workers)
-        emit(doc, json_out, lambda: render_figures(doc))
-
-    @app.command("cross-dataset", epilog=example(
-        "mvkl bench cross-dataset --models runs/vikl --stores mvkl.h5,cbis.h5,inbreast.h5 --supervised-baselines",
-        "mvkl bench cross-dataset --models random:resnet18 --stores a.h5,b.h5 --setting tiny --supervised-baselines "
-        "--baseline-init random:resnet18"))
-    @command
-    def cross_dataset(
-        stores: Annotated[str, typer.Option("--stores", help="Comma-separated evaluation stores (columns).")],
-        models: Annotated[str, typer.Option("--models", help="Comma-separated encoders (rows): run directories, "
-                                            "exports, imagenet, random.")] = "",
-        protocol: Annotated[str, typer.Option("--protocol", "-p", help="Downstream protocol (paper: lp).")] = "lp",
-        supervised_baselines: Annotated[bool, typer.Option("--supervised-baselines", help="Add one row per store: "
-                                        "--baseline-init fine-tuned on that store (the paper's supervised rows).")
-                                        ] = False,
-        baseline_init: Annotated[str, typer.Option("--baseline-init", help="Start of the supervised rows (paper: "
-                                                   "imagenet).")] = "imagenet",
-        setting: SettingOpt = "paper", seeds: SeedsOpt = None,
-        out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("cross-dataset"),
-        arch: ArchOpt = "resnet50", image_weights: ImageWeightsOpt = None, image_size: ImageSizeOpt = None,
-        epochs: EpochsOpt = None, patience: PatienceOpt = None, batch_size: BatchOpt = None, lr: LrOpt = None,
-        device: DeviceOpt = "auto", workers: WorkersOpt = -1, json_out: JsonOpt = False, quiet: QuietOpt = False,
-    ) -> None:
-        """Cross-dataset evaluation (paper Table 4): rows = pretraining sources, columns = evaluation stores."""
-        from mvkl import log
-        from mvkl.evaluation.aggregate import format_pm
-        from mvkl.evaluation.protocols.crossdataset import run_cross_dataset
-
-        common = {"image_size": image_size, "epochs": epochs, "patience": patience, "batch_size": batch_size,
-                  "device": device, "workers": workers}
-        cfg = build_config(protocol, setting, seeds, lr=lr, **common)
-        ft_cfg = build_config("ft", setting, 1, save_model=False, **common) if supervised_baselines else None
-        with log.progress(transient=True) as prog:
-            doc = run_cross_dataset(_split_list(models, ""), _split_list(stores, "--stores"), cfg, out,
-                                    supervised_baselines=supervised_baselines, baseline_init=baseline_init,
-                                    ft_cfg=ft_cfg, arch=arch, progress=prog,
-                                    image_weights=str(image_weights) if image_weights else None)
-        emit(doc, json_out, lambda: _render_grid(
-            doc, "pretraining ↓ / evaluation →", doc["columns"],
-            lambda r, c: format_pm(r["cells"][c]["mean"], r["cells"][c]["std"]),
-            f"Cross-dataset {doc['protocol'].upper()}: test AUC % (mean ± std over {len(doc['seeds'])} seeds)"))
-
-    @app.command("data-fraction", epilog=example(
-        "mvkl bench data-fraction --models runs/vikl,imagenet --store demo.h5",
-        "mvkl bench data-fraction --models random:resnet18 --store demo.h5 --setting tiny --fractions 0.5,1"))
-    @command
-    def data_fraction(
-        store: Annotated[Path, typer.Option("--store", help="The store (train / val / test splits).")],
-        models: Annotated[str, typer.Option("--models", help="Comma-separated encoders.")],
-        fractions: Annotated[str, typer.Option("--fractions", help="Training fractions.")] = "0.2,0.4,0.6,0.8,1.0",
-        protocol: Annotated[str, typer.Option("--protocol", "-p", help="Protocol (paper: ft).")] = "ft",
-        setting: SettingOpt = "paper", seeds: SeedsOpt = None,
-        out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("data-fraction"),
-        arch: ArchOpt = "resnet50", image_weights: ImageWeightsOpt = None, image_size: ImageSizeOpt = None,
-        epochs: EpochsOpt = None, patience: PatienceOpt = None, batch_size: BatchOpt = None, lr: LrOpt = None,
-        device: DeviceOpt = "auto", workers: WorkersOpt = -1, json_out: JsonOpt = False, quiet: QuietOpt = False,
-    ) -> None:
-        """Fine-tuning on 20/40/60/80/100 % of the training split (paper Fig. 5), with the plot."""
-        from mvkl import log
-        from mvkl.evaluation.aggregate import format_pm
-        from mvkl.evaluation.protocols.config import parse_floats
-        from mvkl.evaluation.protocols.datafraction import run_data_fraction
-
-        cfg = build_config(protocol, setting, seeds, lr=lr, image_size=image_size, epochs=epochs, patience=patience,
-                           batch_size=batch_size, device=device, workers=workers)
-        with log.progress(transient=True) as prog:
-            doc = run_data_fraction(_split_list(models, "--models"), store, cfg, out,
-                                    fractions=parse_floats(fractions, "--fractions"), arch=arch,
-                                    image_weights=str(image_weights) if image_weights else None, progress=prog)
-        cols = [f"{f:g}" for f in doc["fractions"]]
-        emit(doc, json_out, lambda: _render_grid(
-            doc, "model", cols, lambda r, c: format_pm(r["cells"][c]["mean"], r["cells"][c]["std"]),
-            f"{doc['protocol'].upper()} by training fraction: test AUC % (mean ± std over {len(doc['seeds'])} seeds)"))

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import numpy as np
-import typer
 
 from mvkl.bench import machine_info, timeit
-from mvkl.cli.common import JsonOpt, QuietOpt, command, emit, example
 from mvkl.manifest import DIM, hamming, pack
 
 
@@ -33,21 +31,3 @@ def run(n: int = 1_000_000, seed: int = 0, repeat: int = 7) -> dict[str, Any]:
         "pack_ms": t_pack["median_s"] * 1e3,
         "machine": machine_info(),
     }
-
-
-def register(app: typer.Typer) -> None:
-    """Add `mvkl bench hamming` to the bench Typer app."""
-
-    @app.command("hamming", epilog=example("mvkl bench hamming --n 1000000"))
-    @command
-    def hamming_cmd(
-        n: Annotated[int, typer.Option("--n", min=1, help="Number of vectors to compare against.")] = 1_000_000,
-        seed: Annotated[int, typer.Option("--seed")] = 0,
-        json_out: JsonOpt = False,
-        quiet: QuietOpt = False,
-    ) -> None:
-        """Distances from one manifestation vector to N others (uint64 popcount vs unpacked numpy)."""
-        from mvkl.cli.bench import render_figures
-
-        doc = run(n=n, seed=seed)
-        emit(doc, json_out, lambda: render_figures(doc))

@@ -1,6 +1,6 @@
 """Benchmark `mvkl bench ingest`: images/s of the ingest pixel pipeline per worker.
 
-Writes uncompressed 12-bit MG "For Presentation" files (spec/dicom.md §5) at the synthetic size
+Writes uncompressed 12-bit MG "For Presentation" files at the synthetic size
 (1024 x 832) and at full-field size (4096 x 3328, Hologic-like) into a temporary folder, then
 measures
 
@@ -21,13 +21,11 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import numpy as np
-import typer
 
 from mvkl.bench import machine_info
-from mvkl.cli.common import JsonOpt, QuietOpt, command, emit, example
 
 SIZES = {"synthetic": (1024, 832), "full_field": (4096, 3328)}
 
@@ -153,30 +151,3 @@ def run(n: int = 32, n_full: int = 16, unique: int = 4, image_size: int = 256, w
                    "hard-linked copies held in the page cache")
     doc["machine"] = machine_info()
     return doc
-
-
-def register(app: typer.Typer) -> None:
-    """Add `mvkl bench ingest` to the bench Typer app."""
-
-    @app.command("ingest", epilog=example("mvkl bench ingest", "mvkl bench ingest --n 32 --full-n 16 --json"))
-    @command
-    def ingest_cmd(
-        n: Annotated[int, typer.Option("--n", min=2, help="Synthetic-size images (1024x832).")] = 32,
-        full_n: Annotated[int, typer.Option("--full-n", min=2, help="Full-field images (4096x3328).")] = 16,
-        image_size: Annotated[int, typer.Option("--image-size", help="Stored image side.")] = 256,
-        workers: Annotated[str, typer.Option("--workers", help="Comma-separated worker counts.")] = "1,2",
-        json_out: JsonOpt = False,
-        quiet: QuietOpt = False,
-    ) -> None:
-        """Ingest throughput: images/s per worker at synthetic and full-field size (uncompressed 12-bit)."""
-        from mvkl.cli.bench import render_figures
-        from mvkl.errors import InputError
-
-        try:
-            ws = tuple(int(w) for w in workers.split(",") if w.strip())
-        except ValueError:
-            raise InputError("--workers must be comma-separated integers, e.g. 1,2", code="usage") from None
-        if not ws or min(ws) < 1:
-            raise InputError("--workers must list counts >= 1", code="usage")
-        doc = run(n=n, n_full=full_n, image_size=image_size, workers=ws)
-        emit(doc, json_out, lambda: render_figures(doc))

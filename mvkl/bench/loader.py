@@ -16,13 +16,11 @@ from __future__ import annotations
 import tempfile
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import numpy as np
-import typer
 
 from mvkl.bench import machine_info
-from mvkl.cli.common import JsonOpt, QuietOpt, command, emit, example
 
 _WORDS = ("mass", "irregular", "oval", "round", "margin", "spiculated", "circumscribed", "obscured", "density",
           "high", "calcification", "fine", "pleomorphic", "linear", "upper", "outer", "quadrant", "left", "right",
@@ -116,48 +114,3 @@ def run(store: Path | None = None, preset: str = "tiny", batch_size: int | None 
                 "augment": cfg.augment, "augment_ms_per_image": aug_ms,
                 "view_shape": list(img.shape), "best_samples_per_s": max(r["samples_per_s"] for r in rows),
                 "workers": rows, "machine": machine_info()}
-
-
-def _render(doc: dict[str, Any]) -> None:
-    from rich.table import Table
-
-    from mvkl.cli.bench import render_figures
-    from mvkl.log import stdout_console
-
-    render_figures(doc)
-    t = Table(title="DataLoader throughput")
-    for c in ("workers", "samples/s", "first batch (s)"):
-        t.add_column(c, justify="right")
-    for r in doc["workers"]:
-        t.add_row(str(r["workers"]), f"{r['samples_per_s']:.1f}", f"{r['first_batch_s']:.2f}")
-    stdout_console().print(t)
-
-
-def register(app: typer.Typer) -> None:
-    """Add `mvkl bench loader` to the bench Typer app."""
-
-    @app.command("loader", epilog=example("mvkl bench loader",
-                                          "mvkl bench loader demo.h5 --preset paper --workers 0,2,4"))
-    @command
-    def loader_cmd(
-        store: Annotated[Path | None, typer.Argument(
-            help="Store to read (default: a temporary synthetic one).")] = None,
-        preset: Annotated[str, typer.Option("--preset", help="Augmentation and sizes of this preset.")] = "tiny",
-        batch_size: Annotated[int | None, typer.Option("--batch-size", min=2, help="Default: the preset's.")] = None,
-        workers: Annotated[str, typer.Option("--workers", help="Comma-separated worker counts.")] = "0,1,2",
-        batches: Annotated[int, typer.Option("--batches", min=2, help="Batches per worker count.")] = 20,
-        text_model: Annotated[Path | None, typer.Option("--text-model", help="Local tokenizer directory.")] = None,
-        json_out: JsonOpt = False,
-        quiet: QuietOpt = False,
-    ) -> None:
-        """LumpDataset + augmentation + collate through a DataLoader, samples/s per worker count."""
-        from mvkl.errors import InputError
-
-        try:
-            counts = tuple(int(x) for x in workers.split(",") if x.strip())
-        except ValueError:
-            raise InputError(f"--workers expects comma-separated integers, got {workers!r}", code="usage") from None
-        if not counts or min(counts) < 0:
-            raise InputError("--workers needs at least one count >= 0", code="usage")
-        doc = run(store, preset, batch_size, counts, batches, text_model)
-        emit(doc, json_out, lambda: _render(doc))

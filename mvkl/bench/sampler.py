@@ -12,13 +12,11 @@ data, with the speed-up. Targets: median batch ≤ 5 ms and set-up ≤ 5 s at 1,
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import Any
 
 import numpy as np
-import typer
 
 from mvkl.bench import machine_info, timeit
-from mvkl.cli.common import JsonOpt, QuietOpt, command, emit, example
 
 TARGET_BATCH_MS = 5.0
 TARGET_SETUP_S = 5.0
@@ -104,56 +102,3 @@ def run(sizes: tuple[int, ...] = (2_700, 100_000, 1_000_000), batch_size: int = 
         "sizes": rows,
         "machine": machine_info(),
     }
-
-
-def _render(doc: dict[str, Any]) -> None:
-    from rich.table import Table
-
-    from mvkl.cli.bench import render_figures
-    from mvkl.log import stdout_console
-
-    render_figures(doc)
-    t = Table(title=f"ManiNeg batch of {doc['batch_size']} ({doc['batches']} steps, μ 11 → 0 over 50 steps)")
-    t.add_column("figure")
-    for r in doc["sizes"]:
-        t.add_column(f"{r['n_lumps']:,} lumps", justify="right")
-    rows = [("n_unique", "distinct manifestations", "{}"), ("setup_s", "set-up (s)", "{:.3f}"),
-            ("batch_median_ms", "batch, median (ms)", "{:.2f}"), ("batch_p95_ms", "batch, p95 (ms)", "{:.2f}"),
-            ("compat_batch_median_ms", "compat batch, median (ms)", "{:.2f}"),
-            ("index_mb", "index memory (MB)", "{:.1f}"), ("index_bytes_per_lump", "bytes per lump", "{:.0f}"),
-            ("reference_setup_s", "original: set-up (s)", "{:.2f}"),
-            ("reference_batch_median_ms", "original: batch, median (ms)", "{:.2f}"),
-            ("speedup_setup", "speed-up, set-up", "{:.0f}x"),
-            ("speedup_batch_vs_compat", "speed-up, batch (compat)", "{:.1f}x")]
-    for key, name, fmt in rows:
-        t.add_row(name, *(fmt.format(r[key]) if key in r else "-" for r in doc["sizes"]))
-    stdout_console().print(t)
-
-
-def register(app: typer.Typer) -> None:
-    """Add `mvkl bench sampler` to the bench Typer app."""
-
-    @app.command("sampler", epilog=example("mvkl bench sampler", "mvkl bench sampler --sizes 2700,100000 --json"))
-    @command
-    def sampler_cmd(
-        sizes: Annotated[str, typer.Option("--sizes", help="Comma-separated numbers of lumps.")
-                         ] = "2700,100000,1000000",
-        batch_size: Annotated[int, typer.Option("--batch-size", min=2)] = 64,
-        batches: Annotated[int, typer.Option("--batches", min=1, help="Batches timed per size.")] = 200,
-        reference_max: Annotated[int, typer.Option(
-            "--reference-max", min=0, help="Run the original algorithm up to this many lumps.")] = 10_000,
-        seed: Annotated[int, typer.Option("--seed", min=0)] = 0,
-        json_out: JsonOpt = False,
-        quiet: QuietOpt = False,
-    ) -> None:
-        """ManiNeg batch construction time and set-up at 2.7k, 100k and 1M lumps, against the original."""
-        from mvkl.errors import InputError
-
-        try:
-            ns = tuple(int(x) for x in sizes.split(",") if x.strip())
-        except ValueError:
-            raise InputError(f"--sizes expects comma-separated integers, got {sizes!r}", code="option") from None
-        if not ns or min(ns) < 2 * batch_size:
-            raise InputError(f"--sizes needs sizes of at least 2 x batch size ({2 * batch_size})", code="option")
-        doc = run(ns, batch_size=batch_size, batches=batches, seed=seed, reference_max=reference_max)
-        emit(doc, json_out, lambda: _render(doc))

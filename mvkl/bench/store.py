@@ -19,13 +19,11 @@ import pickle
 import tempfile
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import numpy as np
-import typer
 
 from mvkl.bench import machine_info
-from mvkl.cli.common import JsonOpt, QuietOpt, command, emit, example
 
 
 def _fixture_store(path: Path, n: int, size: int, dtype: str, seed: int) -> None:
@@ -118,26 +116,3 @@ def run(n: int = 2000, size: int = 256, dtype: str = "uint8", reads: int = 5000,
     doc["note"] = "one core; the store was just written, so it is in the page cache"
     doc["machine"] = machine_info()
     return doc
-
-
-def register(app: typer.Typer) -> None:
-    """Add `mvkl bench store` to the bench Typer app."""
-
-    @app.command("store", epilog=example("mvkl bench store", "mvkl bench store --n 4000 --size 512 --json"))
-    @command
-    def store_cmd(
-        n: Annotated[int, typer.Option("--n", min=4, help="Images in the benchmark store.")] = 2000,
-        size: Annotated[int, typer.Option("--size", min=16, max=2048, help="Image side.")] = 256,
-        dtype: Annotated[str, typer.Option("--dtype", help="uint8 or uint16.")] = "uint8",
-        reads: Annotated[int, typer.Option("--reads", min=100, help="Random reads to time.")] = 5000,
-        json_out: JsonOpt = False,
-        quiet: QuietOpt = False,
-    ) -> None:
-        """Random single-image reads/s from an HDF5 store on one core (+ sequential, per-worker reopen)."""
-        from mvkl.cli.bench import render_figures
-        from mvkl.errors import InputError
-
-        if dtype not in ("uint8", "uint16"):
-            raise InputError("--dtype must be uint8 or uint16", code="usage")
-        doc = run(n=n, size=size, dtype=dtype, reads=reads)
-        emit(doc, json_out, lambda: render_figures(doc))

@@ -11,12 +11,9 @@ from __future__ import annotations
 import tempfile
 import time
 from pathlib import Path
-from typing import Annotated, Any
-
-import typer
+from typing import Any
 
 from mvkl.bench import machine_info
-from mvkl.cli.common import JsonOpt, QuietOpt, command, emit, example
 
 MVKL_EXAMS = 2671
 
@@ -54,41 +51,3 @@ def run(exams: int = 24, image_size: int = 1024, workers: int | None = None, tar
                                      "note": f"linear extrapolation from {exams} measured exams"}
     doc["machine"] = machine_info()
     return doc
-
-
-def flatten(doc: dict[str, Any]) -> dict[str, Any]:
-    """One level of nesting flattened to ``section.figure`` keys for the human table."""
-    flat: dict[str, Any] = {}
-    for k, v in doc.items():
-        if isinstance(v, dict) and k != "machine":
-            for kk, vv in v.items():
-                if not isinstance(vv, (dict, list)):
-                    flat[f"{k}.{kk}"] = vv
-        else:
-            flat[k] = v
-    return flat
-
-
-def register(app: typer.Typer) -> None:
-    """Add `mvkl bench synth` to the bench Typer app."""
-
-    @app.command("synth", epilog=example("mvkl bench synth --exams 24",
-                                         "mvkl bench synth --exams 8 --image-size 512 --json"))
-    @command
-    def synth_cmd(
-        exams: Annotated[int, typer.Option("--exams", min=1, help="Exams actually generated and timed.")] = 24,
-        image_size: Annotated[int, typer.Option("--image-size", help="Long side of the images in px.")] = 1024,
-        workers: Annotated[int | None, typer.Option("--workers", min=1, help="Rendering processes.")] = None,
-        target: Annotated[int, typer.Option("--target-exams", min=1, help="Scale to extrapolate to "
-                                                                          "(MVKL: 2671).")] = MVKL_EXAMS,
-        lang: Annotated[str, typer.Option("--lang", help="Report language: en | zh.")] = "en",
-        no_glance: Annotated[bool, typer.Option("--no-glance", help="Skip the Table 3 AUC check.")] = False,
-        json_out: JsonOpt = False,
-        quiet: QuietOpt = False,
-    ) -> None:
-        """Synthetic study generation: exams/s measured on a subset, extrapolated to MVKL scale."""
-        from mvkl.cli.bench import render_figures
-
-        doc = run(exams=exams, image_size=image_size, workers=workers, target=target, lang=lang,
-                  glance=not no_glance)
-        emit(doc, json_out, lambda: render_figures(flatten(doc)))

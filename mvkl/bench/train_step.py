@@ -3,7 +3,9 @@
 Times forward + backward + optimizer step of the ViKL model of a preset (``tiny``: ResNet-18 and the
 tiny BERT; ``paper``: ResNet-50 at 256² and a BERT-base-sized text encoder, randomly initialised,
 vocabulary 21,128 like bert-base-chinese) on a synthetic batch of that preset's shapes, with the
-paper loss (τ 0.03 / 0.3, label smoothing 0.2) and Adam. Data loading is excluded
+preset's loss, built by :func:`mvkl.train.objective.compute_loss` from the same configuration as
+the trainer's (every loss field: temperatures, label smoothing, hard negatives, ITM view, de-dup
+scope, intra-modal negatives, decoupling, HCL τ⁺/β), and Adam. Data loading is excluded
 (``mvkl bench loader`` measures it). Reports are ``--report-tokens`` long on average (±25 %), and
 the text part is timed twice (B38): with dynamic padding (to the longest report of the batch,
 what mvkl does) and padded to 512 tokens (the released code). Peak memory is
@@ -14,12 +16,9 @@ from __future__ import annotations
 
 import resource
 import time
-from typing import Annotated, Any
-
-import typer
+from typing import Any
 
 from mvkl.bench import machine_info
-from mvkl.cli.common import JsonOpt, QuietOpt, command, emit, example
 
 #: BERT-base shape (bert-base-chinese): hidden 768, 12 layers, 12 heads, feed-forward 3072.
 BERT_BASE = {"hidden": 768, "layers": 12, "heads": 12, "intermediate": 3072, "vocab": 21128}
@@ -68,26 +67,28 @@ def run(preset: str = "tiny", steps: int = 5, batch_size: int | None = None, dev
     """Time ``steps`` training steps after one warm-up step (module docstring)."""
     import torch
 
-    from mvkl.losses import vikl_loss
     from mvkl.models import ImageEncoder, ViKL
     from mvkl.train.config import resolve_config
     from mvkl.train.distributed import resolve_device
+    from mvkl.train.objective import compute_loss
 
     cfg = resolve_config(preset, overrides={"text_model": "tiny", "image_weights": "random"})
     dev = resolve_device(device)
     bf16 = precision == "bf16" or (precision == "auto" and dev.type == "cuda")
     b = batch_size or cfg.batch_size
-    if preset == "paper":
+    if preset != "tiny":  # paper, code-compat: BERT-base
         shape = dict(BERT_BASE)
     else:
         shape = {"hidden": cfg.tiny_text_hidden, "layers": cfg.tiny_text_layers, "heads": cfg.tiny_text_heads,
                  "intermediate": cfg.tiny_text_intermediate, "vocab": cfg.tiny_text_vocab}
     torch.manual_seed(seed)
-    model = ViKL(ImageEncoder(cfg.arch, seed=seed), _SyntheticText.build(**shape), embed_dim=cfg.embed_dim).to(dev)
+    model = ViKL(ImageEncoder(cfg.arch, seed=seed), _SyntheticText.build(**shape), embed_dim=cfg.embed_dim,
+                 view_passes=cfg.view_passes).to(dev)
     if dev.type == "cuda":
         model.image_encoder.to(memory_format=torch.channels_last)
         torch.cuda.reset_peak_memory_stats(dev)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    terms = model.default_terms()
     model.train()
 
     def step(batch: dict[str, Any]) -> None:
@@ -96,8 +97,7 @@ def run(preset: str = "tiny", steps: int = 5, batch_size: int | None = None, dev
         with ctx:
             out = model(batch["view1"], batch["view2"], text=batch["text"], manifest=batch["manifest"],
                         manifest_known=batch["known"])
-        loss, _ = vikl_loss(out, tau1=cfg.tau1, tau2=cfg.tau2, ls_text=cfg.label_smoothing,
-                            generator=torch.Generator().manual_seed(0))
+        loss, _ = compute_loss(cfg, out, generator=torch.Generator().manual_seed(0), terms=terms)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -131,31 +131,3 @@ def run(preset: str = "tiny", steps: int = 5, batch_size: int | None = None, dev
         doc["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     doc["machine"] = machine_info()
     return doc
-
-
-def register(app: typer.Typer) -> None:
-    """Add `mvkl bench train-step` to the bench Typer app."""
-
-    @app.command("train-step", epilog=example("mvkl bench train-step --preset tiny --steps 20",
-                                              "mvkl bench train-step --preset paper --batch-size 8 --steps 2"))
-    @command
-    def train_step_cmd(
-        preset: Annotated[str, typer.Option("--preset", help="tiny or paper (ResNet-50 256² + BERT-base).")] = "tiny",
-        steps: Annotated[int, typer.Option("--steps", min=1, help="Timed steps (after one warm-up).")] = 5,
-        batch_size: Annotated[int | None, typer.Option("--batch-size", min=2, help="Default: the preset's.")] = None,
-        device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "auto",
-        precision: Annotated[str, typer.Option("--precision", help="auto (bf16 on CUDA), fp32 or bf16.")] = "auto",
-        report_tokens: Annotated[int, typer.Option("--report-tokens", min=4, max=512,
-                                                   help="Mean report length in tokens.")] = 200,
-        pad512: Annotated[bool, typer.Option("--pad512/--no-pad512", help="Also time padding to 512 tokens.")] = True,
-        json_out: JsonOpt = False,
-        quiet: QuietOpt = False,
-    ) -> None:
-        """Forward + backward + Adam step of a preset's ViKL on a synthetic batch (no data loading)."""
-        from mvkl.cli.bench import render_figures
-        from mvkl.errors import InputError
-
-        if preset not in ("tiny", "paper"):
-            raise InputError(f"--preset must be tiny or paper, got {preset!r}", code="usage")
-        doc = run(preset, steps, batch_size, device, precision, report_tokens, pad512)
-        emit(doc, json_out, lambda: render_figures(doc))

@@ -1,4 +1,4 @@
-"""Shared CLI conventions (DESIGN.md): results on stdout (a human table, or one JSON document with
+"""Shared CLI conventions (README): results on stdout (a human table, or one JSON document with
 ``--json``), logs and progress on stderr (``--quiet`` silences them), exit codes 0 success,
 1 runtime failure, 2 invalid usage or input.
 

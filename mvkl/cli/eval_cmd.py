@@ -18,8 +18,10 @@ _L = "Linear probe (LP)"
 _M = "Metrics and calibration"
 _R = "Resources"
 
-SettingOpt = Annotated[str, typer.Option("--setting", help="paper (Appendix A hyperparameters) or tiny (minutes on "
-                                                          "a CPU: few epochs, small patience, ≤ 64 px).")]
+PresetOpt = Annotated[str, typer.Option("--preset", help="paper (Appendix A hyperparameters) or tiny (minutes on "
+                                                         "a CPU: few epochs, small patience, ≤ 64 px).")]
+#: The old name of --preset, still accepted (hidden from --help).
+SettingOpt = Annotated[str | None, typer.Option("--setting", hidden=True, help="Old name of --preset.")]
 SeedsOpt = Annotated[int | None, typer.Option("--seeds", help="Run seeds 0..N-1 (default: paper 5, tiny 2); results "
                                                              "are mean ± sample std (ddof 1).")]
 ArchOpt = Annotated[str, typer.Option("--arch", help="Trunk for imagenet/random/weights files: resnet50, resnet18 or "
@@ -38,6 +40,19 @@ LrOpt = Annotated[float | None, typer.Option("--lr", help="Peak learning rate of
                                              rich_help_panel=_T)]
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.", rich_help_panel=_R)]
 WorkersOpt = Annotated[int, typer.Option("--workers", help="DataLoader workers (-1: automatic).", rich_help_panel=_R)]
+
+
+def pick_preset(preset: str, setting: str | None, default: str = "paper") -> str:
+    """The evaluation preset from ``--preset`` and its hidden old name ``--setting``; both given and
+    different is a usage error (exit 2)."""
+    from mvkl.errors import InputError
+
+    if setting is None:
+        return preset
+    if preset not in (default, setting):
+        raise InputError(f"--preset {preset} and --setting {setting} disagree (--setting is the old name of "
+                         "--preset: give one)", code="usage")
+    return setting
 
 
 def build_config(protocol: str, setting: str, seeds: int | None, *, lp_lambda: float | None = None,
@@ -106,8 +121,8 @@ def register(root: typer.Typer) -> None:
     @root.command("eval", epilog=example(
         "mvkl eval runs/vikl demo.h5 --protocol lp",
         "mvkl eval runs/vikl demo.h5 --protocol ft --seeds 5 --thresholds 0.87,0.74,0.5 --save-model",
-        "mvkl eval imagenet demo.h5 --protocol le --setting tiny --arch resnet18 --image-weights resnet18.pth",
-        "mvkl eval random:resnet18 demo.h5 --protocol ft --setting tiny --fraction 0.4 --json"))
+        "mvkl eval imagenet demo.h5 --protocol le --preset tiny --arch resnet18 --image-weights resnet18.pth",
+        "mvkl eval random:resnet18 demo.h5 --protocol ft --preset tiny --fraction 0.4 --json"))
     @command
     def eval_cmd(
         model: Annotated[str, typer.Argument(help="Pretraining run directory, exported encoder directory, weights "
@@ -115,7 +130,8 @@ def register(root: typer.Typer) -> None:
         store: Annotated[Path, typer.Argument(help="HDF5 store (mvkl ingest).")],
         protocol: Annotated[str, typer.Option("--protocol", "-p", help="lp (linear probe), le (linear evaluation) "
                                                                        "or ft (fine-tuning).")] = "lp",
-        setting: SettingOpt = "paper",
+        preset: PresetOpt = "paper",
+        setting: SettingOpt = None,
         seeds: SeedsOpt = None,
         fraction: Annotated[float, typer.Option("--fraction", help="Train on this fraction of the training split "
                                                 "(seeded, stratified, patient-aware).")] = 1.0,
@@ -142,8 +158,8 @@ def register(root: typer.Typer) -> None:
         bn_mode: Annotated[str, typer.Option("--bn-mode", help="LE trunk BatchNorm: frozen (eval mode, default) or "
                                              "train (released code: statistics drift).",
                                              rich_help_panel=_T)] = "frozen",
-        augment: Annotated[str, typer.Option("--augment", help="Training augmentation: fixed (spec §2.6 with fixes), "
-                                             "compat (released code) or none.", rich_help_panel=_T)] = "fixed",
+        augment: Annotated[str, typer.Option("--augment", help="Training augmentation: fixed (B27 "
+                                             "fixes), compat (released code) or none.", rich_help_panel=_T)] = "fixed",
         lp_c: Annotated[float | None, typer.Option("--lp-c", help="scikit-learn C (default 0.316 = 1/λ with the "
                                                    "paper's λ = 3.16).", rich_help_panel=_L)] = None,
         lp_lambda: Annotated[float | None, typer.Option("--lp-lambda", help="L2 strength λ; sets C = 1/λ.",
@@ -177,7 +193,7 @@ def register(root: typer.Typer) -> None:
         from mvkl.evaluation.protocols.runner import run_eval
         from mvkl.fsutil import display_path
 
-        cfg = build_config(protocol, setting, seeds, lp_lambda=lp_lambda, fraction=fraction,
+        cfg = build_config(protocol, pick_preset(preset, setting), seeds, lp_lambda=lp_lambda, fraction=fraction,
                            thresholds=parse_floats(thresholds, "--thresholds") or (0.5,), image_size=image_size,
                            epochs=epochs, patience=patience, batch_size=batch_size, lr=lr, min_lr=min_lr,
                            weight_decay=weight_decay, backbone_lr_mult=backbone_lr_mult, bn_mode=bn_mode,

@@ -8,6 +8,11 @@ from typing import Annotated, Any
 import typer
 
 from mvkl.cli.common import JsonOpt, QuietOpt, command, emit, example
+from mvkl.config import MANINEG, compat_interval
+from mvkl.train.config import PretrainConfig
+
+#: The pretraining defaults (batch size) that the simulation mirrors.
+_TRAIN = PretrainConfig()
 
 __all__ = ["register"]
 
@@ -120,17 +125,19 @@ def register(root: typer.Typer) -> None:
     def hamming_cmd(
         store: Annotated[Path, typer.Argument(help="mvkl HDF5 store.")],
         split: Annotated[str, typer.Option("--split", help="Split whose lumps are analysed.")] = "train",
-        mu: Annotated[str, typer.Option("--mu", help="μ values to simulate, comma-separated.")] = "0,4,11",
-        sigma: Annotated[float, typer.Option("--sigma", min=1e-6, help="σ of Eq. 7.")] = 3.0,
-        bounds: Annotated[str, typer.Option("--bounds", help="Distance bounds a,b of Eq. 7.")] = "1,18",
-        batch_size: Annotated[int, typer.Option("--batch-size", min=2, help="Lumps per batch.")] = 64,
+        mu: Annotated[str, typer.Option("--mu", help="μ values to simulate, comma-separated.")
+                         ] = f"{MANINEG.mu_min:g},4,{MANINEG.mu_max:g}",
+        sigma: Annotated[float, typer.Option("--sigma", min=1e-6, help="σ of Eq. 7.")] = MANINEG.sigma,
+        bounds: Annotated[str, typer.Option("--bounds", help="Distance bounds a,b of Eq. 7.")
+                           ] = "{},{}".format(*MANINEG.bounds),
+        batch_size: Annotated[int, typer.Option("--batch-size", min=2, help="Lumps per batch.")] = _TRAIN.batch_size,
         batches: Annotated[int, typer.Option("--batches", min=1, help="Simulated batches per μ.")] = 200,
         seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the simulation.")] = 0,
         preset: Annotated[str, typer.Option("--preset", help="Sampler rules: paper or compat (released code).")
                           ] = "paper",
         dedup: Annotated[str, typer.Option(
             "--dedup", help="De-dup: manifestation (same vector and mask) or masked (also masked distance 0).")
-        ] = "manifestation",
+        ] = MANINEG.dedup,
         exact_limit: Annotated[int, typer.Option(
             "--exact-limit", min=2, help="Exact pairwise statistics up to this many distinct manifestations.")
         ] = 20_000,
@@ -159,7 +166,7 @@ def register(root: typer.Typer) -> None:
         opts: dict[str, Any] = {k: v for k, v in PRESETS[preset].items() if k in ("snap", "uniform")}
         opts["dedup"] = dedup
         if preset == "compat":
-            opts["interval"] = (ab[0] - 0.5, ab[1] + 0.499)
+            opts["interval"] = compat_interval(ab)
         with Store(store) as st:
             try:
                 m, known = st.manifests(split)

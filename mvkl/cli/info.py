@@ -67,6 +67,8 @@ def _render(doc: dict[str, Any]) -> None:
                   f"{s.get('tables', '?')} table(s), {s.get('lumps', '?')} lumps, manifestation layout "
                   f"{mm.get('layout', '?')}" + (f" (unknown: {len(mm['unknown_filled'])} columns)"
                                                  if mm.get("unknown_filled") else ""))
+        if mm.get("unknown_values"):  # cells that only mean unknown (removed, -, NA, blank): not errors
+            con.print("  values read as unknown: " + ", ".join(f"{k} {n}" for k, n in mm["unknown_values"].items()))
     sp = doc["split_policy"] or {}
     if sp:
         ratios = sp.get("ratios")

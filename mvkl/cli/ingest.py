@@ -108,6 +108,17 @@ def register(root: typer.Typer) -> None:
                                                       "BurnedInAnnotation YES (pixels are not cleaned).")] = False,
         allow_for_processing: Annotated[bool, typer.Option("--allow-for-processing", help="Keep FOR PROCESSING "
                                                            "(raw detector) images.")] = False,
+        allow_modality: Annotated[list[str] | None, typer.Option("--allow-modality", metavar="CODE[,CODE]",
+                                                                 help="Also ingest images of these DICOM "
+                                                                 "modalities (e.g. DX). By default only "
+                                                                 "mammograms: Modality MG; without a Modality a "
+                                                                 "mammography SOP class; without both, an image "
+                                                                 "that looks like one. Others are quarantined "
+                                                                 "not-mammogram.")] = None,
+        max_megapixels: Annotated[float, typer.Option("--max-megapixels", help="Limit of an image's declared "
+                                                      "frame size (rows x columns x frames), checked before "
+                                                      "decoding; larger files are quarantined too-large.")
+                                  ] = 1000.0,
         quarantine_report: Annotated[Path | None, typer.Option("--quarantine-report", help="Write a LOCAL JSON "
                                                                "listing quarantined items WITH source-relative "
                                                                "paths (may contain patient IDs; do not share).")
@@ -118,6 +129,9 @@ def register(root: typer.Typer) -> None:
                          ] = "whole",
         lesion_min_mm: Annotated[float, typer.Option("--lesion-min-mm", help="Smallest side of a lesion view "
                                                      "in mm (from the pixel spacing).")] = 10.0,
+        report_scrub: Annotated[str, typer.Option("--report-scrub", help="standard (default) or strict: strict "
+                                                  "also drops every report sentence that still holds an "
+                                                  "unrecognised proper-noun-like token.")] = "standard",
         json_out: JsonOpt = False,
         quiet: QuietOpt = False,
     ) -> None:
@@ -125,8 +139,16 @@ def register(root: typer.Typer) -> None:
 
         Tables are validated before any pixel is read (exit 2 listing every problem). Bad images
         are quarantined with a reason and the rest goes on. Nothing exists at --out until the store
-        is complete; after a kill, --resume continues where it stopped.
+        is complete; after a kill, --resume continues where it stopped. Only mammograms are
+        stored: Modality MG, else a mammography SOP class, else an image that looks like one
+        (others: not-mammogram; see --allow-modality). One run per store: a second ingest on the
+        same --out (--overwrite included) exits 2 naming the running process (lock file
+        STORE.h5.lock). --append skips images already in the store (same SOP Instance UID, else
+        same pixels) and keeps the store's --dataset unless another is given. Memory: an image
+        whose declared frame size exceeds --max-megapixels is quarantined too-large before
+        decoding.
         """
+        from mvkl.dicom.modality import parse_modalities
         from mvkl.fsutil import display_path
         from mvkl.ingest.pipeline import IngestOptions, run_ingest
         from mvkl.ingest.summary import render_summary
@@ -138,8 +160,9 @@ def register(root: typer.Typer) -> None:
             seed=seed, adapter_options=parse_adapter_options(adapter_option),
             resume=resume, append=append, overwrite=overwrite, strict=strict,
             workers=workers if workers is not None else _default_workers(), allow_burned_in=allow_burned_in,
-            allow_for_processing=allow_for_processing, quarantine_report=quarantine_report, quiet=quiet,
-            views=views, lesion_min_mm=lesion_min_mm,
+            allow_for_processing=allow_for_processing, allow_modalities=parse_modalities(allow_modality),
+            max_megapixels=max_megapixels, quarantine_report=quarantine_report, quiet=quiet,
+            views=views, lesion_min_mm=lesion_min_mm, report_scrub=report_scrub,
         )
         doc = run_ingest(opts)
         doc["store"] = display_path(out)

@@ -1,6 +1,6 @@
 """The ``mvkl`` command line (Typer). Each command group lives in its own module under
 :mod:`mvkl.cli` and exposes ``register(app)``; modules only parse options, call the library and
-render results (DESIGN.md)."""
+render results (README "CLI conventions")."""
 
 from __future__ import annotations
 

@@ -14,11 +14,15 @@ from typing import Annotated, Any
 import typer
 
 from mvkl.cli.common import JsonOpt, QuietOpt, command, emit, example
+from mvkl.train.config import PretrainConfig
 
 __all__ = ["register"]
 
 _DATA, _METHOD, _MODEL, _OPTIM, _RUNTIME, _RUN = ("Configuration", "Method", "Model", "Optimisation",
                                                   "Runtime", "Run directory and logging")
+
+#: The defaults every option falls back to (the ``paper`` preset): quoted in the help, never retyped.
+_D = PretrainConfig()
 
 
 def _overrides(**given: Any) -> dict[str, Any]:
@@ -104,7 +108,7 @@ def register(root: typer.Typer) -> None:
         gather_negatives: Annotated[bool | None, typer.Option(
             "--gather-negatives", help="With torchrun and none/robinson: contrast against the global batch.",
             rich_help_panel=_METHOD)] = None,
-        embed_dim: Annotated[int | None, typer.Option("--embed-dim", min=1, help="Embedding width (128).",
+        embed_dim: Annotated[int | None, typer.Option("--embed-dim", min=1, help=f"Embedding width ({_D.embed_dim}).",
                                                       rich_help_panel=_MODEL)] = None,
         arch: Annotated[str | None, typer.Option("--arch", help="resnet50 (paper), resnet18 or cnn4 "
                                                                           "(a small CNN for CPUs).",
@@ -117,15 +121,17 @@ def register(root: typer.Typer) -> None:
         text_model: Annotated[str | None, typer.Option(
             "--text-model", help="Local BERT directory (bert-base-chinese; never downloaded) or 'tiny'.",
             rich_help_panel=_MODEL)] = None,
-        steps: Annotated[int | None, typer.Option("--steps", min=1, help="Training steps (9000).",
+        steps: Annotated[int | None, typer.Option("--steps", min=1, help=f"Training steps ({_D.steps}).",
                                                   rich_help_panel=_OPTIM)] = None,
-        batch_size: Annotated[int | None, typer.Option("--batch-size", min=2, help="Lumps per batch per process.",
-                                                       rich_help_panel=_OPTIM)] = None,
-        lr: Annotated[float | None, typer.Option("--lr", help="Peak learning rate (1e-4).",
+        batch_size: Annotated[int | None, typer.Option(
+            "--batch-size", min=2, help=f"Lumps per batch per process ({_D.batch_size}).", rich_help_panel=_OPTIM)
+                                                       ] = None,
+        lr: Annotated[float | None, typer.Option("--lr", help=f"Peak learning rate ({_D.lr:.0e}).".replace("e-0", "e-"),
                                                  rich_help_panel=_OPTIM)] = None,
-        image_size: Annotated[int | None, typer.Option("--image-size", min=32, help="Input side in pixels (256).",
-                                                       rich_help_panel=_OPTIM)] = None,
-        seed: Annotated[int | None, typer.Option("--seed", min=0, help="Seed of every random choice (0).",
+        image_size: Annotated[int | None, typer.Option(
+            "--image-size", min=32, help=f"Input side in pixels ({_D.image_size}).", rich_help_panel=_OPTIM)
+                                                       ] = None,
+        seed: Annotated[int | None, typer.Option("--seed", min=0, help=f"Seed of every random choice ({_D.seed}).",
                                                  rich_help_panel=_OPTIM)] = None,
         device: Annotated[str | None, typer.Option("--device", help="auto, cpu, cuda or cuda:N.",
                                                    rich_help_panel=_RUNTIME)] = None,
@@ -133,8 +139,9 @@ def register(root: typer.Typer) -> None:
             "--precision", help="auto (bf16 on CUDA, fp32 on CPU), fp32 or bf16.", rich_help_panel=_RUNTIME)] = None,
         compile_: Annotated[bool | None, typer.Option("--compile/--no-compile", help="torch.compile the image "
                                                       "encoder.", rich_help_panel=_RUNTIME)] = None,
-        workers: Annotated[int | None, typer.Option("--workers", min=-1, help="DataLoader workers (-1: auto).",
-                                                    rich_help_panel=_RUNTIME)] = None,
+        workers: Annotated[int | None, typer.Option(
+            "--workers", min=-1, help=f"DataLoader workers (-1: auto; default {_D.workers}).",
+            rich_help_panel=_RUNTIME)] = None,
         resume: Annotated[bool, typer.Option("--resume", help="Continue from the newest checkpoint in --out.",
                                              rich_help_panel=_RUN)] = False,
         log_every: Annotated[int | None, typer.Option("--log-every", min=1, help="Steps between metrics lines.",

@@ -1,6 +1,7 @@
 """``load_image``: one DICOM file -> a de-identified, display-ready, square stored image.
 
-read + validate (:mod:`mvkl.dicom.read`) -> policy checks (burned-in, FOR PROCESSING) ->
+read + validate (:mod:`mvkl.dicom.read`) -> the modality rule (:mod:`mvkl.dicom.modality`: only
+mammograms) -> policy checks (burned-in, FOR PROCESSING) ->
 allow-listed header (:mod:`mvkl.dicom.header`) -> decode -> display LUT
 (:mod:`mvkl.dicom.pixels`) -> mask, side, crop, pad, resize (:mod:`mvkl.dicom.geometry`) ->
 uint8/uint16. Bad files raise :class:`~mvkl.quarantine.QuarantineError`; nothing else escapes
@@ -25,8 +26,9 @@ import numpy as np
 from mvkl.dicom import geometry as G
 from mvkl.dicom.header import SafeHeader, collect_identifiers, safe_header
 from mvkl.dicom.lesionview import LesionCrop, lesion_square, render_square
+from mvkl.dicom.modality import check_image_looks_like_mammogram, modality_basis
 from mvkl.dicom.pixels import build_display_map
-from mvkl.dicom.read import decode_pixels, read_dataset
+from mvkl.dicom.read import DEFAULT_MAX_PIXELS, decode_pixels, element_value, read_dataset
 from mvkl.errors import InputError
 from mvkl.quarantine import QuarantineError, Reason
 
@@ -47,6 +49,11 @@ class PixelPolicy:
         crop: crop to the breast and zero the off-breast pixels; False keeps the whole image
             (still mirrored to the canonical side, padded and resized).
         canonical_side: ``"left"`` (default) or ``"right"``: where the chest wall ends up.
+        mammograms_only: apply the modality rule of :mod:`mvkl.dicom.modality` (default; False
+            reads any single-frame grayscale image, e.g. a library user's own test files).
+        allow_modalities: modality codes accepted besides MG (``--allow-modality``).
+        max_pixels: limit of the declared frame size, rows x columns x frames (``too-large``
+            above it, checked before decoding; ``--max-megapixels``).
     """
 
     image_size: int = 256
@@ -56,6 +63,9 @@ class PixelPolicy:
     voi_index: int = 0
     crop: bool = True
     canonical_side: str = "left"
+    mammograms_only: bool = True
+    allow_modalities: tuple[str, ...] = ()
+    max_pixels: int = DEFAULT_MAX_PIXELS
 
     def __post_init__(self) -> None:
         if not isinstance(self.image_size, int) or not 8 <= self.image_size <= 8192:
@@ -84,6 +94,10 @@ class ProcessedImage:
             stored or printed (hidden from ``repr``).
         canonical_side: the side the chest wall is on.
         display: how intensities were mapped (e.g. ``"rescale+window-linear+inverse"``).
+        source_uid: the file's SOP Instance UID, only to recognise the same source image on
+            ``--append`` (the pipeline stores a keyed pseudonym of it; hidden from ``repr``).
+        modality_basis: what made it a mammogram (:func:`mvkl.dicom.modality.modality_basis`:
+            ``modality``, ``allowed``, ``sop-class`` or ``image``; ``""`` when not checked).
     """
 
     pixels: np.ndarray = field(repr=False)
@@ -95,6 +109,8 @@ class ProcessedImage:
     identifiers: list[str] = field(repr=False, default_factory=list)
     canonical_side: str = "left"
     display: str = ""
+    modality_basis: str = ""
+    source_uid: str = field(repr=False, default="")
 
     def source_to_stored(self, y: Any, x: Any) -> tuple[np.ndarray, np.ndarray]:
         """Map source pixel-centre coordinates (index + 0.5) to stored-image coordinates."""
@@ -108,7 +124,8 @@ def _quantise(img: np.ndarray, dtype: str) -> np.ndarray:
 
 
 def _process(path: str | os.PathLike[str], policy: PixelPolicy, lesion: LesionCrop | None = None) -> ProcessedImage:
-    ds = read_dataset(path)
+    ds = read_dataset(path, policy.max_pixels)
+    basis = modality_basis(ds, policy.allow_modalities) if policy.mammograms_only else ""
     header = safe_header(ds)
     if header.burned_in == "YES" and not policy.allow_burned_in:
         raise QuarantineError(Reason.BURNED_IN_ANNOTATION, "BurnedInAnnotation YES")
@@ -116,6 +133,7 @@ def _process(path: str | os.PathLike[str], policy: PixelPolicy, lesion: LesionCr
     if for_processing and not policy.allow_for_processing:
         raise QuarantineError(Reason.FOR_PROCESSING, "PresentationIntentType FOR PROCESSING")
     identifiers = collect_identifiers(ds)
+    source_uid = str(element_value(ds, "SOPInstanceUID", "") or "").strip()
     raw = decode_pixels(ds)
     arr = raw.array
     dmap = build_display_map(ds, raw, voi_index=policy.voi_index, percentile=for_processing)
@@ -124,6 +142,8 @@ def _process(path: str | os.PathLike[str], policy: PixelPolicy, lesion: LesionCr
     stride = G.mask_stride((h, w))
     small = dmap(arr[::stride, ::stride])
     mask = G.breast_mask(small)
+    if basis == "image":
+        check_image_looks_like_mammogram((h, w), mask)
     left = G.chest_wall_left(mask)
     flipped = left != (policy.canonical_side == "left")
     if lesion is not None:  # a lesion view (mvkl.dicom.lesionview): a square around the lesion
@@ -147,6 +167,8 @@ def _process(path: str | os.PathLike[str], policy: PixelPolicy, lesion: LesionCr
         identifiers=identifiers,
         canonical_side=policy.canonical_side,
         display=dmap.method,
+        modality_basis=basis,
+        source_uid=source_uid,
     )
 
 

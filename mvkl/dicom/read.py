@@ -12,6 +12,13 @@ spec/dicom.md §4.4 (ingest robustness set). The rules:
   PhotometricInterpretation, SamplesPerPixel == 1 and a TransferSyntaxUID.
 * Multi-frame images (NumberOfFrames > 1) are quarantined (policy: a tomosynthesis or cine series
   is not a mammogram); a NumberOfFrames that is not an integer (``badVR.dcm``) is ``undecodable``.
+* The declared frame size (Rows x Columns x NumberOfFrames) over ``max_pixels`` (default
+  :data:`DEFAULT_MAX_PIXELS`, 1 Gpx) is ``too-large``, checked before any pixel is decoded. A
+  deflated data set (pydicom inflates it whole while reading the header) is first inflated as a
+  stream, discarding the output, and is ``too-large`` when it inflates to more than the limit
+  allows (4 bytes per pixel + 16 MiB); its header is parsed from the first inflated MiBs and
+  its declared frame size checked before the rest is inflated, so that a small file claiming a
+  huge frame never takes memory.
 * Native pixel data shorter than Rows x Columns x BitsAllocated/8 is ``truncated``; a read that
   hit the end of the file (pydicom's "End of file reached" warning, or an exception while parsing)
   is ``truncated`` as well.
@@ -41,6 +48,7 @@ from pydicom.tag import Tag
 from mvkl.quarantine import QuarantineError, Reason
 
 __all__ = [
+    "DEFAULT_MAX_PIXELS",
     "MIN_KNOWN_ELEMENTS",
     "NATIVE_SYNTAXES",
     "REQUIRED_IMAGE_TAGS",
@@ -60,6 +68,9 @@ REQUIRED_IMAGE_TAGS: tuple[str, ...] = (
     "PhotometricInterpretation",
     "SamplesPerPixel",
 )
+#: Default limit of the declared frame size, Rows x Columns x NumberOfFrames (1 Gpx).
+DEFAULT_MAX_PIXELS = 1_000_000_000
+_DEFLATED = "1.2.840.10008.1.2.1.99"
 #: Public dictionary elements a forced (meta-less) parse must yield to count as DICOM.
 MIN_KNOWN_ELEMENTS = 3
 #: Uncompressed transfer syntaxes, with the byte order of their pixel data.
@@ -156,7 +167,68 @@ def _declared_end(ds: Dataset) -> int | None:
     return int(tell) + int(length)
 
 
-def _open(path: str | os.PathLike[str]) -> _Opened:
+def _deflated_header_pixels(head: bytes) -> int | None:
+    """Rows x Columns x NumberOfFrames declared in the first inflated bytes of a deflated data set
+    (Explicit VR Little Endian), or None when they cannot be parsed from them."""
+    import io
+
+    from pydicom.filereader import read_dataset as _read_raw
+
+    try:
+        hds = _read_raw(io.BytesIO(head), False, True, stop_when=lambda tag, vr, length: tag >= 0x7FE00000)
+        frames = _int_attr(hds, "NumberOfFrames") or 1
+        rows, cols = _int_attr(hds, "Rows"), _int_attr(hds, "Columns")
+    except Exception:  # a header larger than the sample, or a broken one: the regular read decides
+        return None
+    return rows * cols * max(1, frames) if rows and cols else None
+
+
+def _check_deflated(path: str | os.PathLike[str], max_pixels: int) -> None:
+    """A deflated data set must not declare, nor inflate to, more than ``max_pixels`` allows
+    (module docstring): its header is parsed from the first inflated MiBs, then the rest is
+    inflated as a stream and discarded, so memory stays bounded whatever the file claims."""
+    import zlib
+
+    from pydicom.filereader import _read_file_meta_info, read_preamble
+
+    try:
+        with open(path, "rb") as fp:
+            read_preamble(fp, False)
+            meta = _read_file_meta_info(fp)
+            if str(meta.get("TransferSyntaxUID", "")).strip() != _DEFLATED:
+                return
+            cap = int(max_pixels) * 4 + (16 << 20)
+            d = zlib.decompressobj(-zlib.MAX_WBITS)
+            head = b""
+            total = 0
+            checked = False
+            while not d.eof:
+                buf = d.unconsumed_tail or fp.read(1 << 20)
+                if not buf:
+                    break
+                out = d.decompress(buf, 4 << 20)
+                total += len(out)
+                if not checked:
+                    head += out
+                    if len(head) >= (4 << 20) or d.eof:
+                        checked = True
+                        declared = _deflated_header_pixels(head)
+                        head = b""
+                        if declared is not None and declared > max_pixels:
+                            raise QuarantineError(Reason.TOO_LARGE, f"declared frame size {declared / 1e6:.0f} Mpx "
+                                                                    f"over the limit of {max_pixels / 1e6:g} Mpx "
+                                                                    "(--max-megapixels)")
+                del out
+                if total > cap:
+                    raise QuarantineError(Reason.TOO_LARGE, f"the deflated data set inflates to more than "
+                                                            f"{cap >> 20} MiB (limit {max_pixels / 1e6:g} Mpx)")
+    except QuarantineError:
+        raise
+    except Exception:  # not a (readable) deflated file: the regular read classifies it
+        return
+
+
+def _open(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS) -> _Opened:
     """dcmread with the force fallback; classifies open/parse failures."""
     try:
         st = os.stat(path)
@@ -168,6 +240,8 @@ def _open(path: str | os.PathLike[str]) -> _Opened:
         raise QuarantineError(Reason.UNREADABLE, "not a regular file")
     if st.st_size == 0:
         raise QuarantineError(Reason.UNREADABLE, "empty file")
+    with quiet_pydicom():
+        _check_deflated(path, max_pixels)
     forced = False
     with quiet_pydicom() as msgs:
         try:
@@ -209,18 +283,19 @@ def _int_attr(ds: Dataset, keyword: str) -> int | None:
         return None
 
 
-def read_dataset(path: str | os.PathLike[str]) -> Dataset:
+def read_dataset(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS) -> Dataset:
     """Read and validate one DICOM image file (no pixel decoding yet).
 
     Raises :class:`QuarantineError` with MISSING_FILE, UNREADABLE, NOT_DICOM, TRUNCATED,
-    NO_PIXEL_DATA, NOT_GRAYSCALE, MISSING_ATTRIBUTE, MULTI_FRAME, EMPTY_IMAGE or UNDECODABLE.
+    NO_PIXEL_DATA, NOT_GRAYSCALE, MISSING_ATTRIBUTE, TOO_LARGE, MULTI_FRAME, EMPTY_IMAGE or
+    UNDECODABLE.
     """
-    opened = _open(path)
+    opened = _open(path, max_pixels)
     with quiet_pydicom():
-        return _validate(opened.ds, opened.eof, opened.short_by)
+        return _validate(opened.ds, opened.eof, opened.short_by, max_pixels)
 
 
-def _validate(ds: Dataset, eof: bool, short_by: int = 0) -> Dataset:
+def _validate(ds: Dataset, eof: bool, short_by: int = 0, max_pixels: int = DEFAULT_MAX_PIXELS) -> Dataset:
     if len(ds) == 0:
         raise QuarantineError(Reason.TRUNCATED, "no data set after the file meta header")
     meta = getattr(ds, "file_meta", None)
@@ -248,14 +323,22 @@ def _validate(ds: Dataset, eof: bool, short_by: int = 0) -> Dataset:
     ts = str(meta.get("TransferSyntaxUID", "") if meta is not None else "").strip()
     if not ts:
         raise QuarantineError(Reason.MISSING_ATTRIBUTE, "no TransferSyntaxUID (file without DICOM meta header)")
+    frames = 1
     if "NumberOfFrames" in ds:
         raw_frames = ds["NumberOfFrames"].value
         try:
             frames = int(raw_frames) if raw_frames not in (None, "") else 1
         except (TypeError, ValueError):
             raise QuarantineError(Reason.UNDECODABLE, "NumberOfFrames is not an integer") from None
-        if frames > 1:
-            raise QuarantineError(Reason.MULTI_FRAME, f"{frames} frames")
+    declared = (_int_attr(ds, "Rows") or 0) * (_int_attr(ds, "Columns") or 0) * max(1, frames)
+    if declared > max_pixels:
+        # NumberOfFrames can hold anything (a phone number): the size is quoted only for plausible counts
+        size = f"{declared / 1e6:.0f} Mpx" if frames <= 9999 else "over 9999 frames"
+        raise QuarantineError(Reason.TOO_LARGE, f"declared frame size ({size}, rows x columns x frames) over the "
+                                                f"limit of {max_pixels / 1e6:g} Mpx (--max-megapixels)")
+    if frames > 1:
+        # NumberOfFrames is an integer string a writer can fill with anything: quoted only when plausible
+        raise QuarantineError(Reason.MULTI_FRAME, f"{frames} frames" if frames <= 9999 else "over 9999 frames")
     rows, cols = _int_attr(ds, "Rows"), _int_attr(ds, "Columns")
     if not rows or not cols or rows < 2 or cols < 2:
         raise QuarantineError(Reason.EMPTY_IMAGE, f"{rows}x{cols} pixels")

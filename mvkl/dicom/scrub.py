@@ -16,25 +16,37 @@ for both languages, ASCII so that any tokenizer keeps them whole):
 ``[PHONE]``    CN mobile ``13812345678``, ``+86 ...``, landlines ``010-12345678``,
                ``(555) 123-4567``, labelled numbers (``Tel:``, ``电话：``)
 ``[EMAIL]``    e-mail addresses
+``[ADDRESS]``  labelled addresses (``Address:``, 家住, 住址, 户籍地, ...), house number + street suffix
+``[INSTITUTION]`` names ending in 医院, 卫生院, 诊所, …中心, Hospital, Clinic, Centre, Imaging, ...
+``90+``        an age over 89 (``95岁`` -> ``90+岁``)
 =============  ===========================================================================
 
-Labels are kept (``住院号：[ID]``), only the value is replaced. Clinical content is left alone:
-sizes (``1.5cm``, ``2.3×1.8 cm``), BI-RADS (``4A``, ``BI-RADS 5``), clock positions
-(``10点钟``, ``10 o'clock``), ages (``45岁``), percentages.
+Names are also found unlabelled (after 患者/家属, before 女士/医生, before a clinical verb), in the
+other script (pinyin in Chinese text, Chinese characters in English text) and across a line break
+or a case junction left by joined lines (docs/deidentification.md lists the constructions).
+Labels are kept (``住院号：[ID]``), only the value is replaced, and a replacement always covers the
+whole token. Clinical content is left alone: sizes (``1.5cm``, ``2.3×1.8 cm``), BI-RADS (``4A``,
+``BI-RADS 5``), clock positions (``10点钟``, ``10 o'clock``), ages under 90 (``45岁``), percentages,
+and a name never takes the radiology word after it.
 
 Header identifiers (from :func:`mvkl.dicom.header.collect_identifiers`) match case-insensitively,
 on word boundaries for Latin text, with names also matched with spaces/commas instead of carets
 and in given-name-first order (``SMITH^JANE`` matches ``Jane Smith`` and ``SMITH, JANE``).
 Single name components that are common words (``PATIENT``, ``TEST``, ...) are not scrubbed on
 their own. When matches overlap, the higher-priority rule wins (header identifiers first), then
-the longer span.
+the longer span. The pattern rules and their vocabularies live in :mod:`mvkl.deid.rules`; the text
+around each line break is searched again with the break joined (:func:`_joined`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
+
+from mvkl.deid.rules import CJK as _CJK
+from mvkl.deid.rules import RULES as _RULES
+from mvkl.deid.rules import STOP_WORDS as _STOP_WORDS
+from mvkl.deid.rules import is_cjk as _is_cjk
 
 __all__ = ["PLACEHOLDERS", "scrub_counts", "scrub_report"]
 
@@ -43,170 +55,11 @@ PLACEHOLDERS: dict[str, str] = {
     "address": "[ADDRESS]", "institution": "[INSTITUTION]", "age": "90+",
 }
 
-# common Chinese surnames, simplified and traditional (issue 15: names after 患者 without a label)
-_ZH_SURNAMES = ("王李张張刘劉陈陳杨楊黄黃赵趙吴吳周徐孙孫马馬朱胡郭何高林罗羅郑鄭梁谢謝宋唐许許韩韓冯馮邓鄧曹"
-                "彭曾萧蕭田董袁潘于蒋蔣蔡余杜叶葉程苏蘇魏吕呂丁任沈姚卢盧姜崔钟鍾谭譚陆陸汪范金石廖贾賈夏韦韋"
-                "付方白邹鄒孟熊秦邱江尹薛闫閆段雷侯龙龍史陶黎贺賀顾顧毛郝龚龔邵万萬钱錢严嚴覃武戴莫孔向汤湯")
-_ZH_NUM = "〇零一二三四五六七八九十幺"
-
-_CJK = "\u3400-\u4dbf\u4e00-\u9fff"
 _FULLWIDTH = str.maketrans({chr(0xFF10 + i): chr(0x30 + i) for i in range(10)}
                            | {chr(0xFF21 + i): chr(0x41 + i) for i in range(26)}
                            | {chr(0xFF41 + i): chr(0x61 + i) for i in range(26)}
-                           | {"／": "/", "－": "-", "．": ".", "＋": "+", "（": "(", "）": ")", "＠": "@"})
-
-# words that are never scrubbed as a lone name component or accepted as a labelled name
-_STOP_WORDS = frozenset([
-    "patient", "patients", "anonymous", "anon", "test", "unknown", "none", "nil", "na", "n/a", "breast",
-    "breasts", "left", "right", "bilateral", "mass", "female", "male", "woman", "man", "synthetic", "demo",
-    "phantom", "sample", "mr", "mrs", "ms", "dr", "md", "phd", "the", "and", "of", "no", "yes", "normal",
-    "benign", "malignant", "negative", "positive", "lesion", "finding", "findings", "impression", "history",
-    "clinical", "report", "exam", "examination", "study", "mammogram", "mammography", "screening", "diagnostic",
-    "birads", "bi-rads", "cc", "mlo", "view", "views", "density", "dense", "fatty", "患者", "未知", "匿名", "测试",
-    "女性", "男性", "女士", "先生", "不详", "无", "病人", "受检者", "本人", "家属",
-])
-
-# words that end a labelled/titled English name ("Patient: Jane Doe, MRN: ...")
-_NAME_END = _STOP_WORDS | frozenset([
-    "mrn", "id", "pid", "age", "sex", "gender", "dob", "date", "accession", "acc", "tel", "phone", "fax", "mobile",
-    "email", "address", "ward", "bed", "room", "hospital", "department", "dept", "referring", "physician",
-    "radiologist", "technologist", "signed", "reported", "reviewed", "dictated", "verified", "approved", "case",
-    "record", "reg", "exam", "examination", "study", "on", "at", "in", "for", "with", "was", "is", "has",
-])
-
-_MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-                "October", "November", "December")
-
-
-def _months() -> str:
-    forms: list[str] = []
-    for m in _MONTH_NAMES:
-        short = "Sept|Sep" if m == "September" else m[:3]
-        for f in (m, *short.split("|")):
-            forms.extend([f, f.upper()])
-    return "(?:" + "|".join(sorted(set(forms), key=len, reverse=True)) + ")"
-
-
-_MON = _months()
-_DAY = r"(?:0?[1-9]|[12]\d|3[01])"
-_MONTH = r"(?:0?[1-9]|1[0-2])"
-_YEAR = r"(?:19|20)\d{2}"
-_LATIN_NAME = r"[A-Z][A-Za-z'’\-]+"
-_EN_NAME = (rf"(?:[A-Z]\.[ \t]*)*{_LATIN_NAME}"
-            rf"(?:[ \t]*[,^][ \t]*{_LATIN_NAME}|[ \t]+[A-Z]\.(?=[ \t])|[ \t]+{_LATIN_NAME}){{0,3}}")
-_ZH_NAME_STOP = r"(?=性\s*别|年\s*龄|科\s*室|床\s*号|住院|门诊|检查|ID|[^" + _CJK + r"·•]|$)"
-
-
-@dataclass(frozen=True)
-class _Rule:
-    kind: str
-    pattern: re.Pattern[str]
-    priority: int
-    langs: str  # "en", "zh" or "both"
-    check: Callable[[str], str | None] | None = None  # may trim the value, or reject it (None)
-
-
-def _trim_en_name(v: str) -> str | None:
-    words = re.split(r"([ \t]*[,^][ \t]*|[ \t]+)", v)
-    tokens = words[0::2]
-    if not tokens or tokens[0].strip(".").lower() in _STOP_WORDS:
-        return None
-    keep = 1
-    while keep < len(tokens) and tokens[keep].strip(".").lower() not in _NAME_END:
-        keep += 1
-    return "".join(words[: 2 * keep - 1])
-
-
-def _check_zh_name(v: str) -> str | None:
-    return None if v in _STOP_WORDS else v
-
-
-def _r(kind: str, pattern: str, priority: int, langs: str = "both", flags: int = 0,
-       check: Callable[[str], str | None] | None = None) -> _Rule:
-    return _Rule(kind, re.compile(pattern, flags), priority, langs, check)
-
-
-_EN_LABELS = (r"patient(?:'s)?\s+name|patient|name|referring\s+(?:physician|doctor)|physician|radiologist|"
-              r"report(?:ed|ing)\s+(?:by|physician|radiologist)|signed\s+by|dictated\s+by|read\s+by|reviewed\s+by|"
-              r"verified\s+by|approved\s+by|technologist|technician|doctor|attending|requested\s+by")
-_ZH_LABELS = ("患者姓名|病人姓名|受检者姓名|受检者|姓名|患者|病人|报告医师|报告医生|报告者|审核医师|审核医生|审核者|"
-              "诊断医师|诊断医生|检查医师|检查医生|申请医师|申请医生|送检医师|送检医生|主治医师|主治医生|临床医师|"
-              "临床医生|书写医师|签名|医师|医生|技师|操作者|记录者")
-_EN_ID_LABELS = (r"MRN|MR\s*(?:No|#)|Medical\s+Record\s+(?:No|Number|#)|Patient\s+ID|PID|ID|"
-                 r"Accession(?:\s*(?:No|Number|#))?|Acc\.?\s*(?:No|#)|Study\s+ID|Exam(?:ination)?\s+(?:No|Number|ID|#)|Hospital\s+(?:No|Number)|"
-                 r"Case\s+(?:No|Number)|Record\s+(?:No|Number)|Reg(?:istration)?\s*(?:No|Number)")
-_ZH_ID_LABELS = ("住院号|门诊号|病历号|病案号|检查号|影像号|登记号|就诊卡号|就诊号|卡号|床号|放射号|X线号|"
-                 "申请单号|医保号|身份证号码|身份证号|ID号|编号|档案号|流水号")
-_ID_VALUE = r"[A-Za-z]{0,4}[-_]?\d[A-Za-z0-9\-]*"
-
-_RULES: tuple[_Rule, ...] = (
-    _r("email", r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}", 1),
-    _r("id", rf"(?<![0-9A-Za-z])[1-9]\d{{5}}{_YEAR}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{{3}}[\dXx]"
-             r"(?![0-9A-Za-z])", 2),
-    _r("id", rf"(?i:\b(?:{_EN_ID_LABELS})\.?)\s*[:：#=]?\s*(?P<v>{_ID_VALUE})", 3),
-    _r("id", rf"(?:{_ZH_ID_LABELS})\s*[:：#]?\s*(?P<v>{_ID_VALUE})", 3),
-    _r("phone", r"(?i:(?:\btel|\bphone|\btelephone|\bmobile|\bcell|\bfax|电话|手机|联系电话|联系方式)\.?\s*[:：]?\s*)"
-                r"(?P<v>\+?\d[\d \t()\-]{5,}\d)", 3),
-    _r("date", rf"(?<![\d.]){_YEAR}\s*[-/.]\s*{_MONTH}\s*[-/.]\s*{_DAY}(?!\d)", 4),
-    _r("date", rf"(?<!\d){_YEAR}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?!\d)", 4),
-    _r("date", rf"(?<![\d./]){_DAY}[-/.]{_DAY}[-/.]{_YEAR}(?!\.?\d)", 4),
-    _r("date", r"(?<![\d./])\d{1,2}/\d{1,2}/\d{2}(?![\d/])", 4, "en"),
-    _r("date", rf"(?:{_YEAR}|(?<!\d)\d{{2}})\s*年\s*{_MONTH}\s*月(?:\s*{_DAY}\s*[日号])?", 4, "zh"),
-    _r("date", rf"(?<!\d){_MONTH}\s*月\s*{_DAY}\s*[日号]", 4, "zh"),
-    _r("date", rf"(?<!\d){_YEAR}\s*年(?!龄)", 4, "zh"),
-    _r("date", rf"\b{_MON}\.?\s+{_DAY}(?:st|nd|rd|th)?(?:\s*,\s*|\s+){_YEAR}\b", 4, "en"),
-    _r("date", rf"\b{_DAY}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MON}\.?,?\s+{_YEAR}\b", 4, "en"),
-    _r("date", rf"(?<![\d.]){_YEAR}[-/.](?:0?[1-9]|1[0-2])(?![\d\-/]|\.\d)", 5),
-    _r("date", rf"\b{_MON}\.?\s+{_DAY}(?:st|nd|rd|th)?\b", 5, "en"),
-    _r("date", rf"\b{_MON}\.?,?\s+{_YEAR}\b", 5, "en"),
-    _r("phone", r"(?<!\d)(?:(?:\+|00)86[ \t\-]?)?1[3-9]\d(?:[ \t\-]?\d{4}){2}(?!\d)", 5),
-    _r("phone", r"(?:\+|00)86[ \t\-]?\(?0?\d{2,3}\)?[ \t\-]?\d{7,8}(?!\d)", 5),
-    _r("phone", r"(?<![\d.])(?:\(0\d{2,3}\)|0\d{2,3})[ \t\-]?\d{7,8}(?!\d)", 5),
-    _r("phone", r"(?<![\d.])(?:\+?1[ \t.\-]?)?(?:\(\d{3}\)[ \t]?|\d{3}[ \t.\-])\d{3,4}[ \t.\-]\d{4}(?!\d)", 6, "en"),
-    _r("time", r"(?<![\d.:])(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?(?:\s*[AaPp]\.?[Mm]\.?)?(?![\d:])", 6),
-    _r("time", r"\b(?:1[0-2]|0?[1-9])\s*(?:a\.m\.|p\.m\.|am|pm|AM|PM)(?![A-Za-z])", 6, "en"),
-    _r("time", r"(?:(?:上午|下午|晚上|早上|凌晨|中午|傍晚)\s*)?(?:[01]?\d|2[0-3])\s*[时点]\s*[0-5]?\d\s*分"
-               r"(?:\s*[0-5]?\d\s*秒)?", 6, "zh"),
-    _r("time", r"(?:上午|下午|晚上|早上|凌晨|中午|傍晚)\s*(?:[01]?\d|2[0-3])\s*[时点](?:\s*[半整])?", 6, "zh"),
-    _r("name", rf"(?i:\b(?:{_EN_LABELS})\s*[:：])[ \t]*(?:(?:Mr|Mrs|Ms|Miss|Dr|Prof)\.?[ \t]+)?(?P<v>{_EN_NAME})", 7,
-       check=_trim_en_name),
-    _r("name", rf"(?:{_ZH_LABELS})\s*[:：]\s*(?P<v>[{_CJK}·•]{{2,5}}?){_ZH_NAME_STOP}", 7, "zh", check=_check_zh_name),
-    _r("name", rf"(?:{_ZH_LABELS})\s*[:：][ \t]*(?P<v>{_EN_NAME})", 7, "zh", check=_trim_en_name),
-    _r("name", rf"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Professor|Doctor)\.?[ \t]+(?P<v>{_EN_NAME})", 8, "en",
-       check=_trim_en_name),
-    _r("name", rf"(?P<v>(?![该此这那本其患某位名各每一两男女老小大])[{_CJK}])(?:女士|先生|小姐|阿姨)", 8, "zh"),
-    _r("date", rf"(?<!\d){_DAY}[-/ ]{_MON}[-/ ]{_YEAR}(?!\d)", 4, "both"),
-    _r("date", rf"[{_ZH_NUM}]{{2,4}}\s*年\s*[{_ZH_NUM}]{{1,2}}\s*月(?:\s*[{_ZH_NUM}]{{1,3}}\s*[日号])?", 4, "zh"),
-    _r("phone", rf"[{_ZH_NUM}]{{7,12}}", 5, "zh"),
-    _r("age", r"(?<![\d.])(?P<v>9\d|1[0-4]\d)(?=\s*(?:岁|周岁|歲|-?\s*(?:year|yr)s?[- ]old|\s*y/?o\b))", 6),
-    _r("name", rf"(?:患者|病人|受检者|受檢者|姓名|病患)[ \t]*(?P<v>[{_ZH_SURNAMES}][{_CJK}]{{1,2}}?)"
-               rf"(?=[，,、。；;\s（(]|于|於|女|男|因|来|來|在|，|$)", 7, "zh", check=_check_zh_name),
-    _r("name", rf"(?:{_ZH_LABELS})\s*[:：]\s*(?P<v>[{_ZH_SURNAMES}][{_CJK}]{{2}})", 8, "zh", check=_check_zh_name),
-    _r("name", r"\b(?:Patient|Pt\.?|patient)[ \t]+(?P<v>[A-Z][a-z'’\-]+(?:\s+[A-Z][A-Za-z0-9'’\-]+){1,2})", 7, "en",
-       check=_trim_en_name),
-    _r("name", r"(?P<v>\b[A-Z][a-z'’\-]+\s+[A-Z][A-Za-z0-9'’\-]+)(?=\s+(?:tolerated|underwent|presented|presents|"
-               r"reports|reported|denies|denied|returned|returns|was|is|has|had|attended|complained|noted|declined))",
-       8, "en", check=_trim_en_name),
-    _r("address", r"(?i:\b(?:address|addr|home|residing\s+at|lives\s+at)\.?\s*[:：]?)[ \t]*(?P<v>\d[^,;.\n]*"
-                  r"|[A-Z][^,;.\n]*)", 7, "en"),
-    _r("address", r"\b\d{1,5}[ \t]+(?:[A-Z][a-z]+[ \t]+){1,3}(?:Avenue|Ave|Street|St|Road|Rd|Lane|Ln|Drive|Dr|"
-                  r"Boulevard|Blvd|Court|Ct|Way|Place|Pl|Terrace|Crescent|Close)\b\.?", 6, "en"),
-    _r("address", rf"(?:家住|住址|地址|现住|現住|居住于|居住於)\s*[:：]?\s*(?P<v>[{_CJK}0-9A-Za-z\-]{{2,40}})",
-       7, "zh"),
-    _r("institution", rf"(?:(?<=[于於在至到赴转轉])|(?<![{_CJK}]))(?!上级|上級|当地|當地|本|我|外|其他|他)"
-                      rf"(?P<v>(?:(?![于於在至到赴转轉曾行])[{_CJK}]){{2,24}}?(?:医院|醫院|卫生院|衛生院|诊所|診所|保健院|"
-                      rf"(?:医学|醫學|影像|体检|體檢|健康|诊断|診斷|筛查|篩查|妇幼|婦幼|肿瘤|腫瘤|卫生|衛生|乳腺)中心))",
-       8, "zh"),
-    _r("institution", r"\b(?:[A-Z][A-Za-z'’\-]+[ \t]+){1,5}"
-                      r"(?:Hospital|Clinic|Centre|Center|Infirmary|Medical[ \t]+Center)\b",
-       8, "en"),
-    _r("id", r"(?<![A-Za-z0-9])[A-Za-z]{1,4}[-_]?\d{6,}(?![A-Za-z0-9])", 9),
-    _r("id", r"(?<![\d.])\d{8,}(?!\.?\d)", 9),
-)
-
-
-def _is_cjk(s: str) -> bool:
-    return bool(re.search(f"[{_CJK}]", s))
+                           | {"／": "/", "－": "-", "．": ".", "＋": "+", "（": "(", "）": ")", "＠": "@",
+                              "\u3000": " ", "\u00a0": " "})
 
 
 def _literal(s: str) -> str:
@@ -270,16 +123,14 @@ def _identifier_kind(value: str) -> str:
     return "id" if digits else "name"
 
 
-def _spans(text: str, identifiers: Iterable[str], lang: str) -> list[tuple[int, int, str]]:
-    probe = text.translate(_FULLWIDTH)
-    found: list[tuple[int, int, int, int, str]] = []  # (priority, start, end, 0, kind)
-    id_pats = _identifier_patterns(identifiers)
+def _find(probe: str, id_pats: list[str], lang: str) -> list[tuple[int, int, int, str]]:
+    """Every candidate span of ``probe``: (priority, start, end, kind), overlaps included."""
+    found: list[tuple[int, int, int, str]] = []
     for pat in id_pats:
         for m in re.finditer(pat, probe, re.IGNORECASE):
-            kind = _identifier_kind(m.group(0))
-            found.append((0, m.start(), m.end(), 0, kind))
+            found.append((0, m.start(), m.end(), _identifier_kind(m.group(0))))
     for rule in _RULES:
-        if lang != "auto" and rule.langs not in ("both", lang):
+        if (lang != "auto" and rule.langs not in ("both", lang)) or (rule.need and not rule.need.search(probe)):
             continue
         pos = 0
         while (m := rule.pattern.search(probe, pos)) is not None:
@@ -291,14 +142,60 @@ def _spans(text: str, identifiers: Iterable[str], lang: str) -> list[tuple[int, 
             if checked is not None:
                 end = start + len(checked)
                 if end > start:
-                    found.append((rule.priority, start, end, 0, rule.kind))
+                    found.append((rule.priority, start, end, rule.kind))
             # resume after the kept span, not after the whole match: a trimmed name must not hide
             # the next title ("Dr. Smith, Dr. Jones")
             resume = m.end() if rule.check is None else (end if checked is not None else m.start() + 1)
             pos = max(m.start() + 1, resume)
+    return found
+
+
+_BREAK_WINDOW = 60  # characters either side of a line break searched again with the break joined
+# a line break inside a run of text, or a lower->upper case junction inside a Latin word: lines
+# joined without a separator (mvkl.sources.base.normalize_report) fuse "Cordelia\nFairbanks" into
+# "CordeliaFairbanks"
+_LINE_BREAK = re.compile(rf"(?<=[{_CJK}A-Za-z0-9])[ \t]*\r?\n[ \t]*(?=[{_CJK}A-Za-z0-9])|(?<=[a-z])(?=[A-Z])")
+
+
+def _joined(probe: str) -> tuple[str, list[int], list[int]] | None:
+    """``probe`` with single line breaks inside a run of text removed (next to a CJK character) or
+    made a space (between Latin letters and digits), the original index of every character and the
+    joined index of every break; None when there is no such break. Catches identifiers wrapped across
+    lines (``李\n丽娟``, issue 15) and Latin names whose line break was removed (``CordeliaFairbanks``:
+    a space is put at the case junction)."""
+    if _LINE_BREAK.search(probe) is None:
+        return None
+    chars: list[str] = []
+    index: list[int] = []
+    breaks: list[int] = []
+    pos = 0
+    for m in _LINE_BREAK.finditer(probe):
+        chars.extend(probe[pos:m.start()])
+        index.extend(range(pos, m.start()))
+        breaks.append(len(chars))
+        if not (_is_cjk(probe[m.start() - 1]) or _is_cjk(probe[m.end()])):
+            chars.append(" ")
+            index.append(m.start())
+        pos = m.end()
+    chars.extend(probe[pos:])
+    index.extend(range(pos, len(probe)))
+    return "".join(chars), index, breaks
+
+
+def _spans(text: str, identifiers: Iterable[str], lang: str) -> list[tuple[int, int, str]]:
+    probe = text.translate(_FULLWIDTH)
+    id_pats = _identifier_patterns(identifiers)
+    found = _find(probe, id_pats, lang)
+    joined = _joined(probe)
+    if joined is not None:  # only spans across a break, found in a window around it (speed)
+        jtext, index, breaks = joined
+        for b in breaks:
+            w0 = max(0, b - _BREAK_WINDOW)
+            found += [(p, index[w0 + s], index[w0 + e - 1] + 1, k)
+                      for p, s, e, k in _find(jtext[w0:b + _BREAK_WINDOW], id_pats, lang) if w0 + s < b < w0 + e]
     found.sort(key=lambda f: (f[0], -(f[2] - f[1]), f[1]))
     taken: list[tuple[int, int, str]] = []
-    for _prio, start, end, _, kind in found:
+    for _prio, start, end, kind in found:
         if all(end <= s or start >= e for s, e, _ in taken):
             taken.append((start, end, kind))
     taken.sort()

@@ -1,4 +1,4 @@
-"""Evaluation library (paper Sec. 5, method.md §7-§8) as tested pure functions.
+"""Evaluation library (paper Sec. 5) as tested pure functions.
 
 * :mod:`.metrics`: AUC, bootstrap CI, threshold metrics (``p >= t``), operating points;
 * :mod:`.aggregate`: mean ± std over seeded runs (ddof = 1), markdown tables, strict JSON;

@@ -1,6 +1,6 @@
 """Aggregation of repeated runs into mean ± std and the markdown tables of results.md.
 
-The original code logs each downstream run separately and never aggregates (method.md §7.5,
+The original code logs each downstream run separately and never aggregates (docs/fidelity.md,
 bug B46). mvkl defines it: the **mean and the sample standard deviation (ddof = 1)** over the
 seeded repeats (5 by default, seeds 0..4); one run gives a NaN std, printed as ``n/a``. The
 paper's tables print percentages with two decimals (``75.86±0.81``); :func:`format_pm` writes

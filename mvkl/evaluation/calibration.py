@@ -1,5 +1,5 @@
 """Confidence calibration: reliability diagrams and expected calibration error (paper Sec. 5.10,
-Fig. 7; method.md §8; Guo et al., 2017).
+Fig. 7; Guo et al., 2017).
 
 Paper: 10 equal-width bins over [0, 1]; bins with fewer than 10 samples are excluded "for
 numerical stability"; ECE = Σ_b (n_b / N) |acc_b − conf_b|. Two details are unspecified and are

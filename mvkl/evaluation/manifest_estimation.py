@@ -1,5 +1,5 @@
 """Manifestation estimation from image embeddings by radius-neighbour voting (paper Sec. 5.7,
-Table 8; method.md §8).
+Table 8).
 
 For each test image embedding, the training manifestation embeddings whose cosine distance
 ``1 − cos`` is **below** ``T_distance`` (paper 0.4) are its neighbourhood; their 35-dim

@@ -1,4 +1,4 @@
-"""Binary classification metrics for the downstream benign/malignant task (method.md §7.5).
+"""Binary classification metrics for the downstream benign/malignant task.
 
 The paper reports ROC AUC of the softmax malignant probability (Tables 4-6), accuracy,
 sensitivity, specificity and F1 at 0.5 (Table 3) and operating points at thresholds 0.87, 0.74

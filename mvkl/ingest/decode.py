@@ -49,6 +49,8 @@ class Decoded:
     scale: float
     age_years: float | None
     identifiers: list[str] = field(default_factory=list)
+    modality_basis: str = ""  # mvkl.dicom.modality.modality_basis ("image": decided by the pixels)
+    source_uid: str = field(default="", repr=False)  # SOP Instance UID: only for the duplicate check
 
 
 @dataclass
@@ -123,6 +125,8 @@ def decode_image(path: str, policy: Any, decoder: str = DEFAULT_DECODER,
         scale=float(res.scale),
         age_years=getattr(h, "age_years", None),
         identifiers=[str(x) for x in (getattr(res, "identifiers", None) or []) if str(x).strip()],
+        modality_basis=str(getattr(res, "modality_basis", "") or ""),
+        source_uid=str(getattr(res, "source_uid", "") or ""),
     )
 
 

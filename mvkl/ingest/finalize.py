@@ -13,7 +13,7 @@ import collections
 import contextlib
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +26,7 @@ from mvkl.ingest.lesions import LesionTable, parse_views, views_attr
 from mvkl.ingest.plan import Plan, QuarantineEntry
 from mvkl.ingest.records import VIEWS, AdapterResult
 from mvkl.ingest.summary import build_summary
-from mvkl.ingest.writer import WorkDir, write_final
+from mvkl.ingest.writer import SOURCE_KEY_PATH, WorkDir, write_final
 from mvkl.quarantine import Reason
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,8 @@ class Existing:
     n_images: int
     n_lumps: int
     stat: tuple[int, int]
+    source_keys: set[str] = field(default_factory=set)  # keyed source identities of its images
+    source_key_list: list[str] = field(default_factory=list)  # the same, in image row order ("" unknown)
 
 
 def read_existing(out: Path, key_fp: str) -> Existing:
@@ -73,7 +75,12 @@ def read_existing(out: Path, key_fp: str) -> Existing:
         splits = {p: int(s) for p, s in zip(pats, L["split"], strict=True)}
         labels = patient_labels(zip(pats, (int(x) for x in L["label"]), strict=True))
         st_ = os.stat(out)
-        return Existing(lump_ids, splits, labels, attrs, st.n_images, st.n_lumps, (st_.st_size, st_.st_mtime_ns))
+        keys = [""] * st.n_images
+        ds = st.file.get(SOURCE_KEY_PATH)
+        if ds is not None and len(ds) == st.n_images:
+            keys = [x.decode() if isinstance(x, bytes) else str(x) for x in ds[()]]
+        return Existing(lump_ids, splits, labels, attrs, st.n_images, st.n_lumps, (st_.st_size, st_.st_mtime_ns),
+                        {k for k in keys if k}, keys)
 
 
 def deid_profile(opts: IngestOptions, base: dict[str, Any]) -> dict[str, Any]:
@@ -82,6 +89,8 @@ def deid_profile(opts: IngestOptions, base: dict[str, Any]) -> dict[str, Any]:
     prof["ingest"] = {
         "allow_burned_in": opts.allow_burned_in,
         "allow_for_processing": opts.allow_for_processing,
+        "report_scrub": opts.report_scrub,
+        "allow_modalities": ["MG", *sorted(opts.allow_modalities)],
         "tables": "only schema fields are read from tables; identifying columns (ids, names) serve only to "
                   "scrub reports, other columns (remarks) are never read into the store",
         "age": "5-year bucket from the table or PatientAge; 90 and over merged",
@@ -178,11 +187,14 @@ def finalize(plan: Plan, work: WorkDir, opts: IngestOptions, existing: Existing 
     failed: dict[int, dict[str, Any]] = {}
     lump_entry: dict[int, dict[str, Any]] = {}
     order: list[int] = []
+    by_image = 0
     for entry in work.units:
         for im in entry["images"]:
             if im["ok"]:
                 img_row[im["i"]] = base_img + len(img_row)
                 img_meta[im["i"]] = im
+                if im.get("by_image"):
+                    by_image += 1
             else:
                 failed[im["i"]] = im
         for le in entry["lumps"]:
@@ -190,6 +202,9 @@ def finalize(plan: Plan, work: WorkDir, opts: IngestOptions, existing: Existing 
             order.append(le["l"])
     quarantined: list[QuarantineEntry] = list(plan.quarantined)
     warnings: collections.Counter[str] = collections.Counter()
+    if by_image:
+        warnings["no Modality and no mammography SOP class: taken as a mammogram from the image itself "
+                 "(one channel, size, aspect, breast-shaped foreground)"] = by_image
     L: dict[str, list[Any]] = {k: [] for k in SC.LUMP_FIELDS}
     kept: list[int] = []
     spans_total = 0
@@ -246,6 +261,7 @@ def finalize(plan: Plan, work: WorkDir, opts: IngestOptions, existing: Existing 
         for i in plan.lumps[li].image.values():
             owner_lat.setdefault(i, plan.lumps[li].rec.laterality or "U")
     IM: dict[str, list[Any]] = {k: [] for k in SC.IMAGE_FIELDS if k not in ("split", "label")}
+    src_keys: list[str] = list(existing.source_key_list) if existing else []
     for i in sorted(img_row, key=lambda k: img_row[k]):
         m = img_meta[i]
         im = plan.images[i]
@@ -258,6 +274,7 @@ def finalize(plan: Plan, work: WorkDir, opts: IngestOptions, existing: Existing 
         IM["source_shape"].append(m["shape"])
         IM["crop_box"].append(m["crop"])
         IM["scale"].append(m["scale"])
+        src_keys.append(str(m.get("src", "")))
     if len(img_row) != len({i for li in kept for i in plan.lumps[li].image.values() if i in img_row}):
         raise MvklError("internal error: a decoded image is not referenced by any stored lump")
     if not kept and not existing:
@@ -321,7 +338,7 @@ def finalize(plan: Plan, work: WorkDir, opts: IngestOptions, existing: Existing 
         summary["fingerprint"] = fp
         atomic_write_json(work.path / "summary.json", summary)  # before the rename: see pipeline._completed
         violations = write_final(Path(opts.out), work.path, lumps_arr, images_arr, parts, attrs, size, dtype,
-                                 lesions=lesions.arrays(old_lesions))
+                                 lesions=lesions.arrays(old_lesions), source_keys=src_keys)
     if violations:
         raise MvklError("the store breaks its contract (nothing written): " + "; ".join(violations))
     work.remove()

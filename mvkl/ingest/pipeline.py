@@ -23,6 +23,7 @@ items are located by table label, row and view.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -41,6 +42,7 @@ from mvkl.fsutil import display_path
 from mvkl.ingest.decode import DEFAULT_DECODER, Decoded, DecodeFailure, DecodePool, age_bucket
 from mvkl.ingest.finalize import Existing, finalize, read_existing
 from mvkl.ingest.lesions import parse_views, views_attr
+from mvkl.ingest.lock import StoreLock
 from mvkl.ingest.plan import Plan, build_plan
 from mvkl.ingest.records import AdapterResult
 from mvkl.ingest.writer import WorkDir, partial_dir
@@ -74,11 +76,14 @@ class IngestOptions:
     workers: int = 1
     allow_burned_in: bool = False
     allow_for_processing: bool = False
+    allow_modalities: tuple[str, ...] = ()  # --allow-modality: modality codes accepted besides MG
+    max_megapixels: float = 1000.0  # --max-megapixels: declared frame size limit (too-large above)
     quarantine_report: Path | None = None
     quiet: bool = False
     decoder: str = DEFAULT_DECODER
     views: str = "whole"  # --views whole | lesion[:CONTEXT] (mvkl.dicom.lesionview)
     lesion_min_mm: float = DEFAULT_MIN_MM  # --lesion-min-mm: smallest side of a lesion view
+    report_scrub: str = "standard"  # --report-scrub standard | strict (mvkl.deid.strict)
 
 
 def default_key_file() -> Path:
@@ -91,7 +96,9 @@ def _policy(opts: IngestOptions, size: int, dtype: str) -> Any:
     from mvkl.dicom import PixelPolicy
 
     return PixelPolicy(image_size=size, pixel_dtype=dtype, allow_burned_in=opts.allow_burned_in,
-                       allow_for_processing=opts.allow_for_processing)
+                       allow_for_processing=opts.allow_for_processing,
+                       allow_modalities=tuple(sorted(opts.allow_modalities)),
+                       max_pixels=int(opts.max_megapixels * 1e6))
 
 
 def _fingerprint(pseudonym: Any, opts: IngestOptions, plan: Plan, size: int, dtype: str,
@@ -107,6 +114,12 @@ def _fingerprint(pseudonym: Any, opts: IngestOptions, plan: Plan, size: int, dty
          "ratios": list(opts.ratios), "seed": opts.seed, "key": key_fp, "decoder": opts.decoder,
          "append": existing.stat if existing else None,
          "adapter_options": dict(sorted(opts.adapter_options.items()))})
+    if opts.report_scrub != "standard":
+        add({"report_scrub": opts.report_scrub})
+    if opts.allow_modalities:
+        add({"allow_modalities": sorted(opts.allow_modalities)})
+    if opts.max_megapixels != 1000.0:
+        add({"max_megapixels": float(opts.max_megapixels)})
     context = parse_views(opts.views)
     if context is not None:
         add({"views": views_attr(context), "lesion_min_mm": float(opts.lesion_min_mm)})
@@ -157,6 +170,17 @@ def check_distinct_paths(opts: IngestOptions, key_path: Path) -> None:
                                  "another output", file=display_path(named[i][1]), code="usage")
 
 
+def _report_scrubber(opts: IngestOptions, standard: Any) -> Any:
+    """``scrub_report``, or its strict variant that also drops sentences with proper-noun-like tokens."""
+    if opts.report_scrub == "strict":
+        from mvkl.deid.strict import strict_report
+
+        return strict_report
+    if opts.report_scrub != "standard":
+        raise InputError(f"--report-scrub must be standard or strict, got {opts.report_scrub!r}", code="option")
+    return standard
+
+
 def _stage_rate(n: int, t0: float) -> str:
     dt = time.monotonic() - t0
     return f"{n / dt:.1f} img/s" if dt > 0 and n else ""
@@ -165,14 +189,40 @@ def _stage_rate(n: int, t0: float) -> str:
 def run_ingest(opts: IngestOptions) -> dict[str, Any]:
     """Run an ingest end to end and return the identifier-free summary document.
 
+    The whole run holds the store's exclusive lock (:class:`mvkl.ingest.lock.StoreLock`): a
+    second run on the same ``--out`` is refused before it reads or deletes anything.
+
     Raises:
         ValidationFailed: invalid tables or split leakage (exit 2), before any pixel is read.
-        InputError: bad options, an existing output, a key mismatch on append (exit 2).
+        InputError: bad options, an existing output, a key mismatch on append, another run
+            holding the store's lock (exit 2).
         MvklError: ``--strict`` with quarantined items, or nothing left to store (exit 1).
     """
+    key_path = Path(opts.key_file) if opts.key_file else default_key_file()
+    check_distinct_paths(opts, key_path)
+    with StoreLock(Path(opts.out)):
+        try:
+            return _run_locked(opts, key_path)
+        except OSError as e:
+            if not _disk_full(e):
+                raise
+            raise MvklError("no space left on the device while writing the store or its work directory "
+                            f"({os.strerror(errno.ENOSPC)}); nothing was written at --out. Free space, then "
+                            f"rerun with --resume to continue ({display_path(Path(opts.out))})") from None
+
+
+def _disk_full(e: OSError) -> bool:
+    """A full disk or quota (h5py reports it as an OSError whose message names the errno)."""
+    codes = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+    return e.errno in codes or any(os.strerror(c) in str(e) or f"errno = {c}" in str(e) for c in codes)
+
+
+def _run_locked(opts: IngestOptions, key_path: Path) -> dict[str, Any]:
+    """:func:`run_ingest` once the store's lock is held."""
     from mvkl.dicom import DEID_PROFILE, Pseudonymizer, key_fingerprint, load_or_create_key, scrub_report
     from mvkl.sources import detect_format, get_adapter
 
+    scrub = _report_scrubber(opts, scrub_report)  # an unknown --report-scrub is exit 2 before anything
     t_start = time.monotonic()
     out = Path(opts.out)
     work_path = partial_dir(out)
@@ -191,12 +241,12 @@ def run_ingest(opts: IngestOptions) -> dict[str, Any]:
                          file=display_path(out), code="exists")
     if opts.workers < 1:
         raise InputError("--workers must be at least 1", code="usage")
+    if not (math.isfinite(float(opts.max_megapixels)) and float(opts.max_megapixels) > 0):
+        raise InputError("--max-megapixels must be a number > 0", code="usage")
     if opts.pixel_dtype not in (None, "uint8", "uint16") or not 16 <= (opts.image_size or 256) <= 4096:
         raise InputError("--image-size must be 16..4096 and --pixel-dtype uint8 or uint16", code="usage")
     timing: dict[str, float] = {}
     adapter = get_adapter(opts.format) if opts.format else detect_format(Path(opts.source))
-    key_path = Path(opts.key_file) if opts.key_file else default_key_file()
-    check_distinct_paths(opts, key_path)
 
     # 1. With --append, the store being extended first (same key; its sources number the new
     #    batches, so that table labels in messages match the stored source names).
@@ -209,7 +259,8 @@ def run_ingest(opts: IngestOptions) -> dict[str, Any]:
 
     # 2. Tables -> records (no pixel touched).
     t0 = time.monotonic()
-    result: AdapterResult = adapter.read(Path(opts.source), opts.tables, opts.dataset, seed=opts.seed,
+    dataset = opts.dataset if opts.dataset is not None else store_dataset(existing)
+    result: AdapterResult = adapter.read(Path(opts.source), opts.tables, dataset, seed=opts.seed,
                                          options=dict(opts.adapter_options), first_batch=n_sources + 1)
     if result.problems:
         raise ValidationFailed(result.problems, f"{len(result.problems)} problem(s) in the tables; nothing "
@@ -247,14 +298,14 @@ def run_ingest(opts: IngestOptions) -> dict[str, Any]:
     timing["plan_s"] = time.monotonic() - t0
     if opts.overwrite and not opts.resume and work_path.exists():
         WorkDir(work_path, fp, size, dtype, [], 0).remove()
-    work = WorkDir.open(work_path, fp, size, dtype, resume=opts.resume)
+    work = WorkDir.open(work_path, fp, size, dtype, resume=opts.resume, secret=str(pseudo("journal", "work-directory")))
     try:
         n_done_before = sum(len(plan.units[i].images) for i in range(len(work.units)))
         if work.units:
             log.info("resuming: %d of %d units already done", len(work.units), len(plan.units))
         policy = _policy(opts, size, dtype)
         t0 = time.monotonic()
-        _decode_all(plan, work, opts, policy, scrub_report)
+        _decode_all(plan, work, opts, policy, scrub, pseudo, existing.source_keys if existing else set())
         timing["decode_s"] = time.monotonic() - t0
         t0 = time.monotonic()
         doc = finalize(plan, work, opts, existing, result, size, dtype, key_fp, DEID_PROFILE, fp)
@@ -270,7 +321,28 @@ def run_ingest(opts: IngestOptions) -> dict[str, Any]:
     return doc
 
 
-def _decode_all(plan: Plan, work: WorkDir, opts: IngestOptions, policy: Any, scrub: Any) -> None:
+def store_dataset(existing: Existing | None) -> str | None:
+    """``--append`` without ``--dataset``: the data set name of the store's last batch (so that the
+    same patients keep their pseudonyms), or None (the adapter's default) for a new store."""
+    if existing is None:
+        return None
+    names = [str(s.get("dataset")) for s in existing.attrs.get("sources") or [] if isinstance(s, dict)
+             and s.get("dataset")]
+    return names[-1] if names else None
+
+
+def source_key(pseudo: Any, r: Decoded) -> str:
+    """Keyed identity of a decoded image's source (never the raw value): its SOP Instance UID, else
+    a hash of its stored pixels. Independent of the data set name, so that the same image appended
+    under another ``--dataset`` is still recognised."""
+    if r.source_uid:
+        return "u" + str(pseudo("source-image", r.source_uid))
+    digest = hashlib.sha256(np.ascontiguousarray(r.pixels).tobytes()).hexdigest()
+    return "p" + str(pseudo("source-pixels", digest))
+
+
+def _decode_all(plan: Plan, work: WorkDir, opts: IngestOptions, policy: Any, scrub: Any, pseudo: Any,
+                in_store: set[str]) -> None:
     from mvkl.log import progress
 
     start_unit = len(work.units)
@@ -303,13 +375,13 @@ def _decode_all(plan: Plan, work: WorkDir, opts: IngestOptions, policy: Any, scr
                     results[i] = res
                     n += 1
                     prog.update(task, advance=1, rate=_stage_rate(n, t0))
-                _commit_unit(plan, work, ui, results, scrub)
+                _commit_unit(plan, work, ui, results, scrub, pseudo, in_store)
     finally:
         pool.close()
 
 
 def _commit_unit(plan: Plan, work: WorkDir, ui: int, results: dict[int, Decoded | DecodeFailure],
-                 scrub: Any) -> None:
+                 scrub: Any, pseudo: Any, in_store: set[str]) -> None:
     unit = plan.units[ui]
     images: list[dict[str, Any]] = []
     pixels: list[np.ndarray] = []
@@ -318,10 +390,17 @@ def _commit_unit(plan: Plan, work: WorkDir, ui: int, results: dict[int, Decoded 
         if isinstance(r, DecodeFailure):
             images.append({"i": i, "ok": False, "reason": Reason(r.reason).value, "detail": r.detail[:200]})
             continue
+        key = source_key(pseudo, r)
+        if key in in_store:  # --append: this source image is already in the store
+            images.append({"i": i, "ok": False, "reason": Reason.DUPLICATE.value,
+                           "detail": "the same source image (SOP Instance UID, else pixels) is already in the store"})
+            continue
         spacing = [None if not np.isfinite(x) else float(x) for x in r.pixel_spacing]
         images.append({"i": i, "ok": True, "view": r.view, "lat": r.laterality, "flipped": int(r.flipped),
                        "spacing": spacing, "shape": list(r.source_shape), "crop": list(r.crop_box),
-                       "scale": float(r.scale), "age": age_bucket(r.age_years)})
+                       "scale": float(r.scale), "age": age_bucket(r.age_years), "src": key})
+        if r.modality_basis == "image":  # no Modality, no breast SOP class: the pixels decided
+            images[-1]["by_image"] = 1
         pixels.append(r.pixels)
     lumps: list[dict[str, Any]] = []
     for li in unit.lumps:

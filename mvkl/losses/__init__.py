@@ -1,4 +1,4 @@
-"""ViKL losses as pure functions of tensors (spec method.md §4; paper Eq. 1–8).
+"""ViKL losses as pure functions of tensors (paper Eq. 1–8).
 
 * :func:`nt_xent`: symmetric NT-Xent with intra-modal negatives, label smoothing, decoupled option;
 * :func:`robinson_hcl`: Robinson et al. hard-negative loss in log space;

@@ -1,6 +1,6 @@
 """Robinson et al. hard-negative contrastive loss ("HCL", ICLR 2021), symmetric, in log space.
 
-Spec method.md §4.1(c)/(d), B8, B28. This is what the released ViKL code applies to the
+docs/fidelity.md, B8, B28. This is what the released ViKL code applies to the
 image–manifestation and image–image terms (the "△" rows of the paper's Tables 4 and 6).
 
 For each of the 2n rows r of U = [A; B] (anchor u_r, partner p(r)), with s_k = ⟨u_r, u_k⟩/τ over
@@ -26,6 +26,7 @@ import math
 import torch
 from torch import Tensor
 
+from mvkl.config import LOSS
 from mvkl.losses.ntxent import check_pair
 
 __all__ = ["robinson_hcl"]
@@ -51,7 +52,7 @@ def _negatives(a: Tensor, b: Tensor, tau: float | Tensor, intra: bool) -> tuple[
     return pos, s, ~torch.cat([eye, eye]), n - 1
 
 
-def robinson_hcl(a: Tensor, b: Tensor, tau: float | Tensor, *, tau_plus: float = 0.1, beta: float = 1.0,
+def robinson_hcl(a: Tensor, b: Tensor, tau: float | Tensor, *, tau_plus: float = LOSS.tau_plus, beta: float = LOSS.beta,
                  estimator: str = "hard", intra: bool = True, rows: Tensor | None = None) -> Tensor:
     """Symmetric Robinson HCL between ``a`` and ``b`` (see the module docstring); 0-d fp32 tensor.
 

@@ -1,6 +1,6 @@
 """NT-Xent (InfoNCE) between two aligned sets of unit vectors, symmetric, with label smoothing.
 
-Paper Eq. (1), (2), (5), (6); spec method.md §4.1(a), §4.4, B3–B6, B44. A, B ∈ ℝ^{n×d} are
+Paper Eq. (1), (2), (5), (6); docs/fidelity.md, B3–B6, B44. A, B ∈ ℝ^{n×d} are
 L2-normalised; row i of A and row i of B are the positive pair; similarities are dot products.
 
 * ``intra=True`` (default; paper Sec. 4.2 "we retain this term", ViKL code): the SimCLR "full"
@@ -14,8 +14,10 @@ L2-normalised; row i of A and row i of B are the positive pair; similarities are
   C the number of logits of the row (positive included), so with intra negatives the mass α/(2n−1)
   also lands on intra-modal logits. The paper writes α/N over N batch entries; the code and mvkl
   use α/C.
-* Aggregation: the **mean** over the 2n rows (the code; Eq. 2 sums, which only rescales the
-  gradient by 2n and couples the loss scale to the batch size, B4).
+* Aggregation: the **mean** over the 2n rows (the code; Eq. 2 sums, B4). For one term a sum would
+  rescale the gradient by 2n; in the ViKL objective it would also re-weight the terms by their row
+  counts, which differ after manifestation de-dup and with missing reports or manifestations. The
+  mean gives every term the same weight whatever survives de-dup.
 
 Per row r with logits s (positive s_p) and denominator set D (all logits, or the negatives only
 when decoupled): ℓ_r = logsumexp_{c∈D} s_c − (1−α)·s_p − (α/C)·Σ_c s_c, which equals PyTorch's

@@ -1,7 +1,7 @@
 """Slow, obviously-correct re-implementations of the losses (tests and benchmarks only).
 
 Each function loops over the anchor rows in Python, lists the logits of the row explicitly, and
-evaluates the formula of the paper / spec method.md §4 literally in float64 (plain exponentials
+evaluates the formula of the paper / the released code literally in float64 (plain exponentials
 and logarithms, no logsumexp tricks). They are differentiable, so tests compare gradients too.
 """
 
@@ -11,6 +11,8 @@ import math
 
 import torch
 from torch import Tensor
+
+from mvkl.config import LOSS
 
 __all__ = ["manifest_dedup_reference", "nt_xent_reference", "robinson_hcl_reference"]
 
@@ -57,9 +59,10 @@ def nt_xent_reference(a: Tensor, b: Tensor, tau: float, *, label_smoothing: floa
     return sum(losses) / len(losses)
 
 
-def robinson_hcl_reference(a: Tensor, b: Tensor, tau: float, *, tau_plus: float = 0.1, beta: float = 1.0,
-                           estimator: str = "hard", intra: bool = True, rows: Tensor | None = None) -> Tensor:
-    """Robinson et al. as written in spec §4.1(c): plain exponentials in float64, row by row."""
+def robinson_hcl_reference(a: Tensor, b: Tensor, tau: float, *, tau_plus: float = LOSS.tau_plus,
+                           beta: float = LOSS.beta, estimator: str = "hard", intra: bool = True,
+                           rows: Tensor | None = None) -> Tensor:
+    """Robinson et al. as the released code writes it: plain exponentials in float64, row by row."""
     a, b = _rows_of(a, b, rows)
     losses = []
     for anchor, positive, negs in _anchors(a, b, intra):

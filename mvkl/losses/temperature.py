@@ -1,4 +1,4 @@
-"""Optional trainable temperature, log-parameterised and clamped (spec §4.3, B26).
+"""Optional trainable temperature, log-parameterised and clamped (docs/fidelity.md, B26).
 
 The ManiNeg code trains a raw scalar τ (initialised at 0.7, Adam lr 1e-2, no clamp), which can
 reach τ ≤ 0. Here τ = exp(log_τ), clamped to [0.01, 1] in the forward pass; call :meth:`clamp_`

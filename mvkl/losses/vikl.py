@@ -1,4 +1,4 @@
-"""The ViKL objective (paper Eq. 8; spec method.md §4.2–4.4, §11) and the manifestation de-dup.
+"""The ViKL objective (paper Eq. 8) and the manifestation de-dup.
 
     L = L_IMC + (L_IT + L_IM + L_TM) / n_inter
 
@@ -11,7 +11,7 @@
   the store has no reports and the text terms are disabled, like the code's ablation variants).
   It depends on ``terms`` only, not on what a batch happens to contain.
 
-Choices, against the paper and the released code (spec §4.4, B1–B9):
+Choices, against the paper and the released code (docs/fidelity.md, B1–B9):
 
 * Temperatures τ1 = 0.03 (I–M, I–I) and τ2 = 0.3 (I–T, T–M): paper Appendix A (code: 0.7/0.8, B1).
 * Every term is symmetric with intra-modal negatives by default (``intra``, ``decoupled``: see
@@ -50,6 +50,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from mvkl.config import LOSS
 from mvkl.losses.hcl import robinson_hcl
 from mvkl.losses.ntxent import nt_xent
 
@@ -66,7 +67,7 @@ def manifest_dedup_rows(manifest: Tensor, known: Tensor | None = None,
                         generator: torch.Generator | None = None) -> Tensor:
     """Indices (CPU long, ascending) keeping one random row per distinct (manifestation, known mask).
 
-    Values are binarised at 0.5 (spec §4.2). ``known=None`` means every dimension is known. Which
+    Values are binarised at 0.5. ``known=None`` means every dimension is known. Which
     row of a group survives is uniform at random under ``generator`` (the code kept the first
     one; the paper says "randomly retain one").
     """
@@ -119,7 +120,7 @@ def _check(terms: Sequence[str], itm_view: str, dedup_scope: str, hard_negatives
             raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
 
 
-def vikl_plan(out: Mapping[str, Any], *, itm_view: str = "random", dedup_scope: str = "manifest_terms",
+def vikl_plan(out: Mapping[str, Any], *, itm_view: str = LOSS.itm_view, dedup_scope: str = LOSS.dedup_scope,
               terms: Sequence[str] = TERMS, generator: torch.Generator | None = None) -> VikLPlan:
     """Choose the ITM views and the rows of every enabled term (see the module docstring)."""
     _check(terms, itm_view, dedup_scope, "none")
@@ -159,19 +160,20 @@ def vikl_plan(out: Mapping[str, Any], *, itm_view: str = "random", dedup_scope: 
     return plan
 
 
-def vikl_loss(out: Mapping[str, Any], *, tau1: float | Tensor = 0.03, tau2: float | Tensor = 0.3,
-              ls_text: float = 0.2, ls_other: float = 0.0, hard_negatives: str = "none", itm_view: str = "random",
-              dedup_scope: str = "manifest_terms", intra: bool = True, decoupled: bool = False,
+def vikl_loss(out: Mapping[str, Any], *, tau1: float | Tensor = LOSS.tau1, tau2: float | Tensor = LOSS.tau2,
+              ls_text: float = LOSS.label_smoothing, ls_other: float = LOSS.label_smoothing_other,
+              hard_negatives: str = LOSS.hard_negatives, itm_view: str = LOSS.itm_view,
+              dedup_scope: str = LOSS.dedup_scope, intra: bool = LOSS.intra, decoupled: bool = LOSS.decoupled,
               generator: torch.Generator | None = None, terms: Sequence[str] = TERMS,
-              plan: VikLPlan | None = None, tau_plus: float = 0.1,
-              beta: float = 1.0) -> tuple[Tensor, dict[str, Tensor]]:
+              plan: VikLPlan | None = None, tau_plus: float = LOSS.tau_plus,
+              beta: float = LOSS.beta) -> tuple[Tensor, dict[str, Tensor]]:
     """The ViKL loss of a model output (:meth:`mvkl.models.ViKL.forward`).
 
     ``out`` needs ``z1``, ``z2`` and, where present, ``zt`` + ``text_rows``, ``zm`` +
     ``manifest_rows`` + ``manifest`` (+ ``manifest_known``); the de-dup reads ``manifest`` on the
     CPU, so on a GPU put CPU copies there (``out["manifest"] = m_cpu``) to avoid a device sync.
     ``plan`` (from :func:`vikl_plan` with the same ``terms``) overrides the random choices.
-    ``tau_plus`` / ``beta`` are Robinson's τ⁺ and β (0.1, 1.0).
+    ``tau_plus`` / ``beta`` are Robinson's τ⁺ and β. Defaults: :data:`mvkl.config.LOSS`.
 
     Returns ``(loss, components)``; components are detached tensors: ``loss``, ``imc``, ``itm``,
     each enabled term (``ii``, ``it``, ``im``, ``tm``) and its row count ``n_<term>``.

@@ -4,7 +4,7 @@ ManiNeg measures how hard a negative is by the Hamming distance between manifest
 A 35-dim 0/1 vector fits in one ``uint64`` (bit ``j`` = dimension ``j``, the order of paper
 Table 1), so the distance between two lumps is ``popcount(a XOR b)``, computed by
 ``numpy.bitwise_count`` over millions of rows at once. This replaces the original code's Python
-integer hash, which overflows under NumPy >= 2 (spec bug B16).
+integer hash, which overflows under NumPy >= 2 (B16, docs/fidelity.md).
 
 Public data sets describe only some groups; the *masked* distance counts a dimension only where
 both vectors know it: ``popcount((a XOR b) AND known_a AND known_b)``.

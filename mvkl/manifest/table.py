@@ -32,6 +32,7 @@ import polars as pl
 from mvkl.errors import InputError, Problem, ValidationFailed
 from mvkl.fsutil import display_path
 from mvkl.manifest import schema as S
+from mvkl.manifest.tablefile import _col_letter, _shifted_columns, read_table
 
 __all__ = [
     "ManifestTable",
@@ -54,68 +55,12 @@ _ABSENT_NAMES = {"none", "absent", "无", "-", "0", "0.0", "null", "没有"}
 _MULTI_SPLIT = re.compile(r"\s*[;|+，；、]\s*|\s+and\s+|\s*,\s*")
 ID_COLUMN_CANDIDATES = ("lump_id", "lump id", "id", "序号", "lump_no")
 # Without an id column, a lump is identified by its exam, its view files *and* its manifestation:
-# two lumps of one breast legitimately share a view_id in the MVKL tables (spec §2.1).
+# two lumps of one breast legitimately share a view_id in the MVKL tables.
 ID_COLUMN_FALLBACK = ("patient_id", "study_id", "view_id")
-
-
-def _col_letter(i: int) -> str:
-    """0-based column index -> spreadsheet letters (0 -> A, 26 -> AA)."""
-    s = ""
-    i += 1
-    while i:
-        i, r = divmod(i - 1, 26)
-        s = chr(65 + r) + s
-    return s
 
 
 def _colname(df: pl.DataFrame, name: str) -> str:
     return f"{name} ({_col_letter(df.columns.index(name))})"
-
-
-def read_table(path: str | Path, sheet: int | str | None = None) -> pl.DataFrame:
-    """Read a CSV/TSV, XLSX, XLS or Parquet table with every column as text.
-
-    Row order and empty rows are kept, so that ``row index + 2`` is the row a spreadsheet shows.
-
-    Raises:
-        InputError: unsupported extension, unreadable or empty file.
-    """
-    p = Path(path)
-    name = display_path(p)
-    if not p.is_file():
-        raise InputError("file not found", file=name, code="missing-file")
-    suffix = p.suffix.lower()
-    try:
-        if suffix in (".csv", ".tsv", ".txt"):
-            with open(p, "rb") as fh:
-                head = fh.readline().decode("utf-8-sig", errors="replace")
-            sep = "\t" if suffix == ".tsv" or head.count("\t") > head.count(",") else ","
-            if sep == "," and head.count(";") > head.count(","):
-                sep = ";"
-            df = pl.read_csv(p, separator=sep, infer_schema=False, encoding="utf8-lossy",
-                             truncate_ragged_lines=True)
-            if df.columns and df.columns[0].startswith("\ufeff"):
-                df = df.rename({df.columns[0]: df.columns[0].lstrip("\ufeff")})
-        elif suffix in (".xlsx", ".xlsm", ".xls", ".ods"):
-            kw: dict[str, object] = {"infer_schema_length": 0, "drop_empty_rows": False}
-            if isinstance(sheet, int):
-                kw["sheet_id"] = sheet
-            elif isinstance(sheet, str):
-                kw["sheet_name"] = sheet
-            df = pl.read_excel(p, **kw)  # type: ignore[arg-type]
-        elif suffix in (".parquet", ".pq"):
-            df = pl.read_parquet(p)
-            df = df.with_columns(pl.all().cast(pl.String))
-        else:
-            raise InputError(f"unsupported table format {suffix!r} (use .csv, .xlsx, .xls or .parquet)",
-                             file=name, code="format")
-    except InputError:
-        raise
-    except Exception as exc:  # polars/fastexcel raise many exception types
-        raise InputError(f"cannot read table: {type(exc).__name__}", file=name, code="unreadable") from exc
-    if df.width == 0:
-        raise InputError("table has no columns", file=name, code="empty")
-    return df
 
 
 def write_table(df: pl.DataFrame, path: str | Path) -> None:
@@ -241,6 +186,10 @@ def parse_manifest_frame(
                 f"schema (see `mvkl manifest show`) to use another layout.",
                 "column-count"))
             return ManifestTable(vectors, known, df, layout_used, [], problems)
+        shifted = _shifted_columns(df, file)
+        if shifted:
+            problems.extend(shifted)
+            return ManifestTable(vectors, known, df, layout_used, [], problems)
         wide = dict(enumerate(cols))
         layout_used = "wide"
         layout_label = "positional"
@@ -272,7 +221,7 @@ def parse_manifest_frame(
                     known[r, i] = 0
                 else:
                     problems.append(Problem(file, r + 2, cname,
-                                            f"value {_norm(raw)[:20]!r} is not 0, 1 or empty", "value"))
+                                            "value is not 0, 1 or empty", "value"))
         # Unknown is group-wide for exclusive groups: one unknown cell marks the group unknown.
         for g in S.exclusive_groups():
             sl = g.slice
@@ -338,7 +287,7 @@ def parse_manifest_frame(
                 if close:
                     hint = f"; did you mean {next(c for c in choices if c.lower() == close[0])!r}?"
                 problems.append(Problem(file, r + 2, cname,
-                                        f"unknown option {v[:30]!r} for {g.en!r}{hint}", "unknown-option"))
+                                        f"unknown option for {g.en!r}{hint}", "unknown-option"))
         for i, col in misc.items():
             cname = _colname(df, col)
             for r, raw in enumerate(df.get_column(col).to_list()):
@@ -354,7 +303,7 @@ def parse_manifest_frame(
                     known[r, i] = 0
                 else:
                     problems.append(Problem(file, r + 2, cname,
-                                            f"value {_norm(raw)[:20]!r} is not 0, 1 or empty", "value"))
+                                            "value is not 0, 1 or empty", "value"))
 
     problems.extend(_duplicate_ids(df, file, id_columns, vectors, known))
     vectors[known == 0] = 0

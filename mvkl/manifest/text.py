@@ -1,7 +1,7 @@
 """Turn manifestation vectors into text ("mass shape: irregular, mass edge: spiculated, ...").
 
 Used for the "-M" baselines of paper Table 5, where other vision-language models are pretrained
-on reports with the textualised manifestations appended (spec §8).
+on reports with the textualised manifestations appended.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""ViKL networks (spec method.md §3): image / text / manifestation encoders, aligners, the shared
+"""ViKL networks: image / text / manifestation encoders, aligners, the shared
 fuse projector, and the export/load contract of pretrained encoders (:mod:`mvkl.models.export`).
 
 Importing this package imports torch; the CLI imports it inside command functions.

@@ -302,7 +302,8 @@ def load_vikl(path: str | os.PathLike[str]) -> tuple[ViKL, Any, dict[str, Any]]:
     model = ViKL(ImageEncoder(mc["arch"], normalization=mc.get("normalization", "clip")), text,
                  use_manifest=bool(mc["use_manifest"]), embed_dim=int(mc["embed_dim"]),
                  text_dropout=float(mc["text_dropout"]), manifest_dropout=float(mc["manifest_dropout"]),
-                 projector_bn=str(mc["projector_bn"]), manifest_dim=int(mc.get("manifest_dim", 35)))
+                 projector_bn=str(mc["projector_bn"]), manifest_dim=int(mc.get("manifest_dim", 35)),
+                 view_passes=str(mc.get("view_passes", "joint")))
     sd = payload["state_dict"]
     own = model.state_dict()
     missing = sorted(k for k in set(own) - set(sd) if not k.startswith("text_encoder."))

@@ -1,6 +1,6 @@
 """Image encoder E_I: a torchvision ResNet trunk with the input normalisation inside ``forward``.
 
-Spec method.md §3.1 (ResNet-50, ``fc`` replaced by identity, 2048-d pooled feature; ResNet-18 /
+ResNet-50 (``fc`` replaced by identity, 2048-d pooled feature; ResNet-18 /
 512-d for tiny presets and tests), B2 (use 2048, not Appendix B's 512), B31 (grey images are
 loaded once and replicated to 3 channels at tensor level; the normalisation lives in the module so
 training, evaluation and inference cannot disagree), B41 (explicit ``weights=`` enum, IMAGENET1K_V1
@@ -49,7 +49,7 @@ ARCHS: dict[str, int] = {"resnet50": 2048, "resnet18": 512, "cnn4": 128}
 IMAGENET_ARCHS = ("resnet50", "resnet18")
 _CNN4_WIDTHS = (16, 32, 64, 128)
 
-#: Per-channel (mean, std) of the supported input normalisations (spec §2.2, §9 "normalisation").
+#: Per-channel (mean, std) of the supported input normalisations.
 NORMALIZATIONS: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] = {
     "clip": ((0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)),
     "imagenet": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
@@ -141,7 +141,7 @@ def extract_trunk_state_dict(obj: Mapping[str, Any], expected: set[str]) -> dict
     ``visual_encoder.vision_encoder.`` (released ViKL code) or ``image_encoder.trunk.`` (mvkl ViKL)
     prefixes. The prefix that covers the most trunk keys wins; keys outside it (text encoder,
     aligners, heads) are ignored, and torchvision's classifier ``fc.*`` is dropped (replaced by
-    identity, spec §3.1). The result may still miss keys: :func:`load_trunk_weights` checks.
+    identity). The result may still miss keys: :func:`load_trunk_weights` checks.
     """
     for _ in range(3):  # unwrap {"state_dict": ...}, {"model": ...}, nested at most a few levels
         inner = next((obj[k] for k in ("state_dict", "model") if isinstance(obj.get(k), Mapping)), None)
@@ -198,7 +198,7 @@ def load_trunk_weights(trunk: nn.Module, obj: Mapping[str, Any], *, source: str)
 
 
 class ImageEncoder(nn.Module):
-    """ResNet trunk + input normalisation (spec §3.1, B31).
+    """ResNet trunk + input normalisation (docs/fidelity.md, B31).
 
     Args:
         arch: ``"resnet50"`` (2048-d feature, the paper), ``"resnet18"`` (512-d) or ``"cnn4"``

@@ -1,4 +1,4 @@
-"""Manifestation encoder E_M (spec method.md §3.3; paper Sec. 4.1 "two linear layers").
+"""Manifestation encoder E_M (paper Sec. 4.1 "two linear layers").
 
 Linear 35 → 512 (with bias) → BatchNorm1d(512) → ReLU. The second linear layer of the paper is
 the manifestation aligner (512 → 128, no bias, + Dropout 0.5) that lives in :class:`mvkl.models.ViKL`.

@@ -1,7 +1,7 @@
 """Text encoder E_T (BERT pooler output) from a local directory, and a tiny local BERT builder.
 
-Spec method.md §3.2: ``BertModel`` (default ``bert-base-chinese``), fully fine-tuned; the feature is
-the **pooler output** tanh(dense(h_[CLS])), 768-d for BERT-base. §2.4 / B38: tokenise with dynamic
+``BertModel`` (default ``bert-base-chinese``), fully fine-tuned; the feature is
+the **pooler output** tanh(dense(h_[CLS])), 768-d for BERT-base. B38: tokenise with dynamic
 padding (pad to the longest report of the batch, truncate at 512), never to a fixed 512.
 
 Nothing here reaches the network: models and tokenizers load with ``local_files_only=True``. Tests
@@ -27,7 +27,7 @@ from mvkl.fsutil import display_path
 
 __all__ = ["MAX_TEXT_LENGTH", "TextEncoder", "build_tiny_bert", "load_tokenizer", "tokenize"]
 
-#: BERT's position limit; reports are truncated here (spec §2.4).
+#: BERT's position limit; reports are truncated here.
 MAX_TEXT_LENGTH = 512
 
 _OFFLINE_HELP = (
@@ -91,7 +91,7 @@ POOLINGS = ("pooler", "mean", "cls")
 
 
 class TextEncoder(nn.Module):
-    """BERT from a local directory; ``forward(batch) -> pooled feature`` (spec §3.2).
+    """BERT from a local directory; ``forward(batch) -> pooled feature``.
 
     ``pooling="pooler"`` (the paper and released code) is BERT's pooler output,
     tanh(dense(h_[CLS])). For a randomly initialised model (the ``tiny`` preset's locally built
@@ -121,8 +121,8 @@ class TextEncoder(nn.Module):
             raise InputError(f"cannot load a text model ({type(exc).__name__}). {_OFFLINE_HELP}",
                              file=display_path(p), code="missing-model") from exc
         if pooling == "pooler" and getattr(self.bert, "pooler", None) is None:
-            raise InputError("the text model has no pooler layer; ViKL uses BERT's pooler output "
-                             "(spec §3.2): use a BertModel checkpoint", file=display_path(p))
+            raise InputError("the text model has no pooler layer; ViKL uses BERT's pooler output: "
+                             "use a BertModel checkpoint", file=display_path(p))
         if pooling != "pooler" and getattr(self.bert, "pooler", None) is not None:
             # Unused with mean/cls pooling: frozen so optimisers and DDP (no unused-parameter errors) skip it.
             self.bert.pooler.requires_grad_(False)

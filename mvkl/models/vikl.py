@@ -1,6 +1,6 @@
 """The ViKL model: encoders → aligners → one shared fuse projector → unit sphere.
 
-Spec method.md §3 and paper Sec. 4.1 / Appendix B:
+Paper Sec. 4.1 / Appendix B and the released code:
 
 * image: ResNet trunk (2048-d) → aligner Linear(2048, 128, bias=False), no dropout (the two views
   already act as augmentation);
@@ -9,12 +9,16 @@ Spec method.md §3 and paper Sec. 4.1 / Appendix B:
 * shared fuse projector Linear(128, 128, bias=False) → BatchNorm1d(128) → ReLU →
   Linear(128, embed_dim, bias=False), applied **once** to the batch-wise concatenation
   [view1; view2; text; manifestation] of the parts present, so the BatchNorm statistics are pooled
-  across modalities (§3.4, B43; ``projector_bn="per_modality"`` gives each modality its own
+  across modalities (B43; ``projector_bn="per_modality"`` gives each modality its own
   BatchNorm as an ablation, the linear layers stay shared). The result is split back and
   L2-normalised (in fp32). ``embed_dim=2`` is the Fig. 8 alignment/uniformity variant.
 
-Both views go through the image trunk in one pass (``cat([view1, view2])``), so trunk BatchNorm
-statistics are pooled over the two views as well.
+``view_passes="joint"`` (default) sends both views through the image trunk in one pass
+(``cat([view1, view2])``), so trunk BatchNorm statistics are pooled over the two views and the
+running statistics are updated once per step. ``"separate"`` runs the trunk once per view, as the
+released code does: each BatchNorm normalises CC and MLO with their own batch statistics and
+updates its running statistics twice per step (view1 first). The aligner and the projector see
+the same inputs either way.
 """
 
 from __future__ import annotations
@@ -30,15 +34,17 @@ from mvkl.models.image import ImageEncoder
 from mvkl.models.manifest import ManifestEncoder
 from mvkl.models.text import TextEncoder
 
-__all__ = ["ALIGN_DIM", "FuseProjector", "ViKL"]
+__all__ = ["ALIGN_DIM", "VIEW_PASSES", "FuseProjector", "ViKL"]
 
 #: Width of every aligner output and of the projector's hidden layer (paper Sec. 4.1).
 ALIGN_DIM = 128
+#: How the two views go through the image trunk (see the module docstring).
+VIEW_PASSES = ("joint", "separate")
 _MODALITIES = ("image", "text", "manifest")
 
 
 class FuseProjector(nn.Module):
-    """Shared Linear–BN–ReLU–Linear projector over a list of (modality, tensor) parts (spec §3.4)."""
+    """Shared Linear–BN–ReLU–Linear projector over a list of (modality, tensor) parts."""
 
     def __init__(self, dim: int = ALIGN_DIM, out_dim: int = ALIGN_DIM, bn: str = "shared") -> None:
         super().__init__()
@@ -87,7 +93,7 @@ def _rows(rows: Tensor | None, n: int, batch: int, what: str) -> Tensor:
 
 
 class ViKL(nn.Module):
-    """Tri-modal ViKL network (spec §3, §11).
+    """Tri-modal ViKL network.
 
     Args:
         image_encoder: :class:`ImageEncoder` (``feature_dim`` 2048 for ResNet-50).
@@ -96,18 +102,24 @@ class ViKL(nn.Module):
         embed_dim: output width of the projector (128; 2 for the Fig. 8 variant).
         text_dropout / manifest_dropout: dropout after the text / manifestation aligner (0.5).
         projector_bn: ``"shared"`` (paper/code, BN pooled across modalities) or ``"per_modality"``.
+        view_passes: ``"joint"`` (one trunk pass for both views) or ``"separate"`` (one per view,
+            the released code; docs/fidelity.md, "What code-compat does not reproduce").
         manifest_dim: width of the manifestation vector (35).
     """
 
     def __init__(self, image_encoder: ImageEncoder, text_encoder: TextEncoder | None = None, *,
                  use_manifest: bool = True, embed_dim: int = ALIGN_DIM, text_dropout: float = 0.5,
-                 manifest_dropout: float = 0.5, projector_bn: str = "shared", manifest_dim: int = 35) -> None:
+                 manifest_dropout: float = 0.5, projector_bn: str = "shared", manifest_dim: int = 35,
+                 view_passes: str = "joint") -> None:
         super().__init__()
         if embed_dim < 1:
             raise ValueError(f"embed_dim must be positive, got {embed_dim}")
         for name, p in (("text_dropout", text_dropout), ("manifest_dropout", manifest_dropout)):
             if not 0.0 <= p < 1.0:
                 raise ValueError(f"{name} must be in [0, 1), got {p}")
+        if view_passes not in VIEW_PASSES:
+            raise ValueError(f"view_passes must be one of {', '.join(VIEW_PASSES)}, got {view_passes!r}")
+        self.view_passes = view_passes
         self.image_encoder = image_encoder
         self.text_encoder = text_encoder
         self.manifest_encoder = ManifestEncoder(manifest_dim) if use_manifest else None
@@ -119,8 +131,16 @@ class ViKL(nn.Module):
         self.projector = FuseProjector(ALIGN_DIM, embed_dim, projector_bn)
         self._config = {"embed_dim": embed_dim, "text_dropout": text_dropout, "manifest_dropout": manifest_dropout,
                         "projector_bn": projector_bn, "use_manifest": use_manifest, "manifest_dim": manifest_dim,
+                        "view_passes": view_passes,
                         "has_text": text_encoder is not None,
                         "text_pooling": getattr(text_encoder, "pooling", "pooler") if text_encoder else None}
+
+    def set_view_passes(self, view_passes: str) -> None:
+        """Switch between one joint trunk pass and one pass per view (:data:`VIEW_PASSES`)."""
+        if view_passes not in VIEW_PASSES:
+            raise ValueError(f"view_passes must be one of {', '.join(VIEW_PASSES)}, got {view_passes!r}")
+        self.view_passes = view_passes
+        self._config["view_passes"] = view_passes
 
     def model_config(self) -> dict[str, Any]:
         """The constructor options plus the image encoder's arch and normalisation (for save/load)."""
@@ -155,8 +175,12 @@ class ViKL(nn.Module):
         if view1.shape != view2.shape:
             raise ValueError(f"view1 {tuple(view1.shape)} and view2 {tuple(view2.shape)} differ")
         b = view1.shape[0]
-        h = self.image_encoder(torch.cat([view1, view2]))
-        h1, h2 = h[:b], h[b:]
+        if self.view_passes == "separate":
+            h1, h2 = self.image_encoder(view1), self.image_encoder(view2)
+            h = torch.cat([h1, h2])
+        else:
+            h = self.image_encoder(torch.cat([view1, view2]))
+            h1, h2 = h[:b], h[b:]
         a = self.image_aligner(h)
         parts: list[tuple[str, Tensor]] = [("image", a[:b]), ("image", a[b:])]
         out: dict[str, Any] = {"h1": h1, "h2": h2, "ht": None, "hm": None, "zt": None, "zm": None,

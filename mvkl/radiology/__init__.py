@@ -1,4 +1,4 @@
-"""Radiology-report utilities: BI-RADS category parsing (paper Sec. 5.7, method.md §8)."""
+"""Radiology-report utilities: BI-RADS category parsing (paper Sec. 5.7)."""
 
 from mvkl.radiology.birads import (
     CATEGORIES,

@@ -1,9 +1,9 @@
 """BI-RADS final-assessment categories parsed from free-text mammography reports.
 
 The paper evaluates image-report retrieval by comparing the BI-RADS category of the retrieved
-training report with that of the ground-truth report (Sec. 5.7, Fig. 4); method.md §8 notes that
-no parser ships with the original code and that the MVKL reports are Chinese. This module is
-that parser. It is a pure function of the text: no I/O, no logging of report content.
+training report with that of the ground-truth report (Sec. 5.7, Fig. 4). No parser ships with
+the original code, and the MVKL reports are Chinese (docs/fidelity.md, B47). This module is that
+parser. It is a pure function of the text: no I/O, no logging of report content.
 
 Recognised phrasings (after Unicode NFKC normalisation, so full-width ``ＢＩ－ＲＡＤＳ　４Ａ``,
 ``：``, ``（）`` and the Roman-numeral characters ``Ⅳ`` behave like their ASCII forms; case is

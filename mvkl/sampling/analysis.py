@@ -17,7 +17,7 @@ determined by analyzing the distribution of Hamming distances within the dataset
   anchors do have and distort the μ = 11 end of the annealing. On MVKL-like structured data the
   rule gives 18–20, in line with the paper's b = 18;
 * for each μ, simulated batches of the sampler: anchor–negative and in-batch pairwise distance
-  distributions (the ManiNeg paper's figure, spec §1) against the target of Eq. 7, and the
+  distributions (the ManiNeg paper's figure) against the target of Eq. 7, and the
   effective batch size after de-duplication with and without refill.
 
 Lumps without any known dimension have masked distance 0 to everything; they are counted but left
@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from mvkl.config import MANINEG
 from mvkl.sampling.index import ManifestIndex
 from mvkl.sampling.maninegsampler import ManiNegBatchSampler
 from mvkl.sampling.negatives import AnchorPool
@@ -95,7 +96,7 @@ def _counts_rows(index: ManifestIndex, rows_u: npt.NDArray[np.int64], cols_u: np
 
 
 def distance_profile(
-    index: ManifestIndex, *, bounds: tuple[int, int] = (1, 18), exact_limit: int = 20_000, anchors: int = 2_000,
+    index: ManifestIndex, *, bounds: tuple[int, int] = MANINEG.bounds, exact_limit: int = 20_000, anchors: int = 2_000,
     seed: int = 0,
 ) -> dict[str, Any]:
     """Pairwise distance histogram, quantiles, maximum, availability per distance and the
@@ -164,8 +165,8 @@ def simulate_batches(
     index: ManifestIndex,
     mus: Sequence[float],
     *,
-    sigma: float = 3.0,
-    bounds: tuple[int, int] = (1, 18),
+    sigma: float = MANINEG.sigma,
+    bounds: tuple[int, int] = MANINEG.bounds,
     batch_size: int = 64,
     batches: int = 200,
     seed: int = 0,
@@ -222,9 +223,9 @@ def hamming_report(
     manifests: npt.ArrayLike | ManifestIndex,
     known: npt.ArrayLike | None = None,
     *,
-    mus: Sequence[float] = (0.0, 4.0, 11.0),
-    sigma: float = 3.0,
-    bounds: tuple[int, int] = (1, 18),
+    mus: Sequence[float] = (MANINEG.mu_min, 4.0, MANINEG.mu_max),
+    sigma: float = MANINEG.sigma,
+    bounds: tuple[int, int] = MANINEG.bounds,
     batch_size: int = 64,
     batches: int = 200,
     seed: int = 0,

@@ -1,4 +1,4 @@
-"""The truncated Gaussian of ManiNeg over integer Hamming distances (paper Eq. 7, spec §5.2).
+"""The truncated Gaussian of ManiNeg over integer Hamming distances (paper Eq. 7).
 
 Eq. 7 is a density on the real line truncated to [a, b]; distances are integers. As in the
 released code, the integer distance ``k`` carries the Gaussian mass of ``[k − ½, k + ½)``, and the
@@ -93,7 +93,7 @@ def truncated_gaussian(
     """p(k) for k = 0..max_distance: the mass of [k − ½, k + ½) ∩ interval under N(μ, σ²)
     truncated to ``interval`` (paper Eq. 7 discretised). Read-only, cached per argument set.
 
-    Example: at μ = 0, σ = 3, interval (0.5, 18.499): p(1) ≈ 0.289, p(2) ≈ 0.245 (spec §5.3).
+    Example: at μ = 0, σ = 3, interval (0.5, 18.499): p(1) ≈ 0.289, p(2) ≈ 0.245.
     """
     lo, hi = float(interval[0]), float(interval[1])
     _check(sigma, lo, hi)
@@ -117,7 +117,7 @@ def renormalise(logp: npt.NDArray[np.float64], available: npt.NDArray[np.bool_])
 
 def snap_targets(available: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
     """For every k, the nearest distance k' ≥ 1 with ``available[k']`` (ties: the smaller one);
-    -1 everywhere when nothing is available. The released code's snapping (spec §5.2 step 3)."""
+    -1 everywhere when nothing is available. The released code's snapping."""
     n = available.size
     avail = available.copy()
     avail[0] = False

@@ -5,7 +5,7 @@ of the training split. Lumps are grouped by their unique pair (vector restricted
 dimensions, known-mask); the U ≤ N groups are what ManiNeg de-duplicates on (B9) and what
 distances are computed between. Distances are *masked* Hamming distances (only dimensions known
 in both vectors count, :func:`mvkl.manifest.masked_hamming`), computed from one group to all U
-groups in O(U) with packed ``uint64`` and popcount. There is no O(U²) table (spec §5.4, B16).
+groups in O(U) with packed ``uint64`` and popcount. There is no O(U²) table (docs/fidelity.md, B16).
 
 Memory is linear in N: a few int64/uint64 arrays of length N and U.
 """

@@ -1,4 +1,4 @@
-"""The ManiNeg batch sampler (paper Sec. 4.2, Eq. 7, Appendix A; spec §5, bugs B9–B18).
+"""The ManiNeg batch sampler (paper Sec. 4.2, Eq. 7, Appendix A; docs/fidelity.md, bugs B9–B18).
 
 Each batch: an anchor from a shuffled pass over the training lumps, then ``batch_size − 1``
 negatives whose masked Hamming distance to the anchor follows the truncated Gaussian of Eq. 7
@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from mvkl.config import MANINEG, SAMPLER_PRESETS, ManiNegConfig
 from mvkl.sampling.base import TAG_ANCHORS, TAG_NEGATIVES, StepBatchSampler
 from mvkl.sampling.distribution import log_truncated_gaussian, renormalise, snap, truncated_gaussian
 from mvkl.sampling.index import ManifestIndex
@@ -66,22 +67,26 @@ _DEDUP = {
     "none": "none",
 }
 
-#: Named option sets. ``paper``: the defaults. ``compat``: the released code's distance rules
-#: (snapping, manifestation-uniform choice, truncation [0.5, 18.499]). ``code-compat``: also its
-#: index-level de-dup without refill, 100 batches per epoch and μ annealed per epoch over 3 epochs.
-PRESETS: dict[str, dict[str, Any]] = {
-    "paper": {"snap": False, "uniform": "instance", "interval": None},
-    "compat": {"snap": True, "uniform": "manifestation", "interval": (0.5, 18.499)},
-    "code-compat": {
-        "snap": True,
-        "uniform": "manifestation",
-        "interval": (0.5, 18.499),
-        "dedup": "index",
-        "refill": False,
-        "batches_per_epoch": 100,
-        "mu_schedule": LinearMuSchedule(11.0, 0.0, 3, unit="epoch"),
-    },
-}
+
+
+def sampler_options(cfg: ManiNegConfig) -> dict[str, Any]:
+    """Keyword arguments of :class:`ManiNegBatchSampler` for a :class:`~mvkl.config.ManiNegConfig`:
+    the distance rules always, the other settings where they differ from the defaults."""
+    opts: dict[str, Any] = {"snap": cfg.snap, "uniform": cfg.uniform, "interval": cfg.interval}
+    for name in ("sigma", "bounds", "anchors_per_batch", "dedup", "refill", "batches_per_epoch"):
+        if getattr(cfg, name) != getattr(MANINEG, name):
+            opts[name] = getattr(cfg, name)
+    mu = (cfg.mu_max, cfg.mu_min, cfg.mu_steps, cfg.mu_unit)
+    if mu != (MANINEG.mu_max, MANINEG.mu_min, MANINEG.mu_steps, MANINEG.mu_unit):
+        opts["mu_schedule"] = LinearMuSchedule(cfg.mu_max, cfg.mu_min, cfg.mu_steps, unit=cfg.mu_unit)  # type: ignore[arg-type]
+    return opts
+
+
+#: Named option sets, from :data:`mvkl.config.SAMPLER_PRESETS`. ``paper``: the defaults.
+#: ``compat``: the released code's distance rules (snapping, manifestation-uniform choice,
+#: truncation [0.5, 18.499]). ``code-compat``: also its index-level de-dup without refill, 100
+#: batches per epoch and μ annealed per epoch over 3 epochs.
+PRESETS: dict[str, dict[str, Any]] = {name: sampler_options(cfg) for name, cfg in SAMPLER_PRESETS.items()}
 
 
 @dataclass(frozen=True)
@@ -163,14 +168,14 @@ class ManiNegBatchSampler(StepBatchSampler):
         known: npt.ArrayLike | None,
         batch_size: int = 64,
         *,
-        mu_schedule: MuSchedule = LinearMuSchedule(11.0, 0.0, 50),
-        sigma: float = 3.0,
-        bounds: tuple[int, int] = (1, 18),
-        anchors_per_batch: int = 1,
-        dedup: bool | str = True,
-        refill: bool = True,
-        snap: bool = False,
-        uniform: str = "instance",
+        mu_schedule: MuSchedule = LinearMuSchedule(),
+        sigma: float = MANINEG.sigma,
+        bounds: tuple[int, int] = MANINEG.bounds,
+        anchors_per_batch: int = MANINEG.anchors_per_batch,
+        dedup: bool | str = MANINEG.dedup,
+        refill: bool = MANINEG.refill,
+        snap: bool = MANINEG.snap,
+        uniform: str = MANINEG.uniform,
         seed: int = 0,
         rank: int = 0,
         world_size: int = 1,

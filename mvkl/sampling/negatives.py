@@ -1,4 +1,4 @@
-"""Drawing one anchor's negatives (paper Sec. 4.2 steps 2–4, Eq. 7; spec §5.2, B9–B13).
+"""Drawing one anchor's negatives (paper Sec. 4.2 steps 2–4, Eq. 7; docs/fidelity.md, B9–B13).
 
 For an anchor group u, :class:`AnchorPool` computes the masked distance from u to all U groups
 (O(U)), sorts the groups by distance (a stable radix sort of uint8), and keeps the counts per

@@ -1,4 +1,4 @@
-"""A straightforward re-implementation of the ORIGINAL ManiNeg sampler (spec §5), for tests and
+"""A straightforward re-implementation of the ORIGINAL ManiNeg sampler, for tests and
 benchmarks only.
 
 It follows the released ``NegManiBatchSampler`` step by step, with its data structures and its
@@ -21,13 +21,17 @@ from collections.abc import Iterator
 import numpy as np
 import numpy.typing as npt
 
+from mvkl.config import MANINEG, compat_interval
+
+_LOWER, _UPPER = compat_interval(MANINEG.bounds)
+
 __all__ = ["ReferenceBatch", "ReferenceManiNegSampler"]
 
 ReferenceBatch = tuple[int, list[int], list[int]]  # (anchor, raw negatives, de-duplicated batch)
 
 
 class ReferenceManiNegSampler:
-    """The released algorithm, slowly and literally (spec §5.1–5.3).
+    """The released algorithm, slowly and literally.
 
     Args:
         manifests: ``(N, D)`` 0/1 matrix.
@@ -45,10 +49,10 @@ class ReferenceManiNegSampler:
         manifests: npt.ArrayLike,
         batch_size: int = 64,
         *,
-        mu: float = 11.0,
-        sigma: float = 3.0,
-        lower: float = 0.5,
-        upper: float = 18.499,
+        mu: float = MANINEG.mu_max,
+        sigma: float = MANINEG.sigma,
+        lower: float = _LOWER,
+        upper: float = _UPPER,
         dedup: bool = True,
         seed: int = 0,
         length: int = 100,
@@ -98,7 +102,7 @@ class ReferenceManiNegSampler:
         return [int(np.floor(v + 0.5)) for v in x]
 
     def batch_for(self, anchor: int) -> ReferenceBatch:
-        """One batch for ``anchor`` (spec §5.2 steps 2–6)."""
+        """One batch for ``anchor`` (the released algorithm's steps 2–6)."""
         u = self.attr_of[anchor]
         drawn: list[int] = []
         for d in self.draw_distances(self.batch_size - 1):

@@ -3,7 +3,7 @@
 The paper anneals μ linearly from μ_max = 11 to μ_min = 0, "stopping at the minimum at the 50th
 training step", then keeps it constant. The released code instead updates μ once per *epoch*
 (μ(e) = max(μ_min, μ_max + (μ_min − μ_max)·e / E_min) with E_min = 3 and 100-batch epochs), so the
-paper's "50th step" is ambiguous (spec/method.md §5.3, bugs B14/B15). mvkl anneals per training
+paper's "50th step" is ambiguous (docs/fidelity.md, bugs B14/B15). mvkl anneals per training
 step by default and offers the per-epoch form as ``unit="epoch"``.
 
 Convention (0-based steps): μ(t) = μ_max + (μ_min − μ_max)·min(t / steps, 1). With the default
@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
+
+from mvkl.config import MANINEG
 
 __all__ = ["LinearMuSchedule", "MuSchedule", "as_schedule"]
 
@@ -36,10 +38,10 @@ class LinearMuSchedule:
     ``LinearMuSchedule(11, 0, 3, unit="epoch")(250, steps_per_epoch=100) == 11 - 2 * 11 / 3``.
     """
 
-    mu_max: float = 11.0
-    mu_min: float = 0.0
-    steps: int = 50
-    unit: Literal["step", "epoch"] = "step"
+    mu_max: float = MANINEG.mu_max
+    mu_min: float = MANINEG.mu_min
+    steps: int = MANINEG.mu_steps
+    unit: Literal["step", "epoch"] = MANINEG.mu_unit  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         if int(self.steps) != self.steps or self.steps < 0:

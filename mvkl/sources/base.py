@@ -61,6 +61,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ADAPTERS",
+    "UNKNOWN_WORDS",
     "Adapter",
     "ManifestColumns",
     "check_options",
@@ -68,6 +69,7 @@ __all__ = [
     "detect_format",
     "find_column",
     "get_adapter",
+    "is_unknown",
     "normalize_report",
     "parse_age",
     "parse_birads",
@@ -201,7 +203,17 @@ def column_label(df: pl.DataFrame, col: str) -> str:
 # -- cell parsers (each returns (value, ok)) ------------------------------------------------------
 _MALIGNANT = {"恶性", "1", "1.0", "malignant", "m", "cancer", "恶"}
 _BENIGN = {"良性", "0", "0.0", "benign", "b", "良", "benign_without_callback"}
-_UNKNOWN = {"", "unknown", "-1", "-1.0", "?", "未知", "na", "n/a", "nan", "none"}
+_UNKNOWN = {"", "unknown", "-1", "-1.0", "?", "未知", "na", "n/a", "nan", "none", "removed", "-", "--"}
+#: Cell values that only mean "unknown" in a field a release blanks (INbreast writes ``removed`` in
+#: Patient ID and age; CBIS-DDSM ``N/A`` and ``NA``; blank or space-padded cells everywhere).
+UNKNOWN_WORDS: frozenset[str] = frozenset({"", "removed", "-", "--", "na", "n/a", "nan", "none", "null",
+                                           "unknown", "?", "未知"})
+
+
+def is_unknown(value: object) -> bool:
+    """Whether a cell only means "unknown" (:data:`UNKNOWN_WORDS`, case and padding ignored)."""
+    v = "" if value is None else unicodedata.normalize("NFKC", str(value)).strip().lower()
+    return v in UNKNOWN_WORDS
 
 
 def parse_label(value: object, allow_unknown: bool = True) -> tuple[int, bool]:

@@ -30,6 +30,13 @@
   their official-train images is left out and quarantined ``split-conflict`` (located at its
   first table row, the image's other rows named in the detail), so the official test set is
   unchanged and no patient is in two splits.
+* **Lesion boxes** (:mod:`mvkl.sources.cbis_masks`): each row's ROI mask becomes a box on its
+  image (the bounding box of the mask's pixels, in the full mammogram's frame; kind ``mass`` or
+  ``calcification`` from the table, ``distortion``/``asymmetry`` for a mass row whose shape is
+  only that). The mask is told apart from the crop by its size (the full image's) and series
+  description, whichever column names it. A mask that is missing, unreadable, empty or of the
+  wrong size is a warning naming the table and row; the image is kept without that box.
+  ``--adapter-option roi_boxes=no`` skips reading the masks.
 * No reports (empty text), no age.
 """
 
@@ -50,12 +57,14 @@ from mvkl.sources.base import (
     check_options,
     column_label,
     find_column,
+    is_unknown,
     parse_birads,
     parse_density,
     parse_fraction,
     parse_label,
     read_table,
 )
+from mvkl.sources.cbis_masks import attach_boxes
 from mvkl.sources.cbis_resolve import SeriesResolver
 
 if TYPE_CHECKING:
@@ -82,7 +91,11 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "assessment": ("assessment",),
     "pathology": ("pathology",),
     "image": ("image file path",),
+    "crop": ("cropped image file path",),
+    "roi": ("ROI mask file path",),
 }
+_ONLY_KIND = {"ARCHITECTURAL_DISTORTION": "distortion", "FOCAL_ASYMMETRIC_DENSITY": "asymmetry",
+              "ASYMMETRIC_BREAST_TISSUE": "asymmetry"}
 REQUIRED = ("patient", "density", "side", "view", "abn_type", "assessment", "pathology", "image")
 KIND_COLUMNS = {"mass": ("mass_shape", "mass_margins"), "calc": ("calc_type", "calc_dist")}
 FIELD_OF = {"mass_shape": MP.CBIS_MASS_SHAPE, "mass_margins": MP.CBIS_MASS_MARGINS,
@@ -126,6 +139,7 @@ class _Image:
     tokens: dict[str, list[list[MP.Target]]] = field(default_factory=dict)
     ref: ImageRef | None = None
     case_folders: set[str] = field(default_factory=set)
+    masks: list[tuple[RowRef, tuple[str, str], str]] = field(default_factory=list)  # row, (crop, roi) cells, kind
 
 
 class CbisDdsmAdapter:
@@ -140,7 +154,8 @@ class CbisDdsmAdapter:
     name = "cbis-ddsm"
     description = "CBIS-DDSM: the 4 case-description CSVs + TCIA or NBIA DICOM folders"
     options_help: ClassVar[Mapping[str, str]] = {
-        "val_fraction": "share of the official-train patients drawn as validation, 0 < F < 1 (default 0.1)"}
+        "val_fraction": "share of the official-train patients drawn as validation, 0 < F < 1 (default 0.1)",
+        "roi_boxes": "yes (default): read each row's ROI mask as a lesion box; no: skip the masks"}
 
     def __init__(self, val_fraction: float = 0.1) -> None:
         if not 0 <= val_fraction < 1:
@@ -169,6 +184,9 @@ class CbisDdsmAdapter:
         opts = check_options(self.name, options, self.options_help)
         val_fraction = (parse_fraction(self.name, "val_fraction", opts["val_fraction"]) if "val_fraction" in opts
                         else self.val_fraction)
+        roi_boxes = str(opts.get("roi_boxes", "yes")).strip().lower()
+        if roi_boxes not in ("yes", "no"):
+            raise InputError("--adapter-option roi_boxes must be yes or no", code="bad-option")
         source = Path(source)
         if not source.is_dir():
             raise InputError("source folder not found", file=source.name, code="missing-file")
@@ -178,11 +196,12 @@ class CbisDdsmAdapter:
         warnings: list[str] = []
         images: dict[tuple[str, str, str, str], _Image] = {}
         resolver = SeriesResolver(source)
+        unknown: dict[str, int] = {}
         n_tables = 0
         density_zero = 0
-        for path in paths:
-            label = path.name
+        for i, path in enumerate(paths, start=1):
             m = _TABLE_RE.search(path.stem)
+            label = path.name if m else f"table {i}"  # an unpatterned name may be a patient's (issue 15)
             if m is None:
                 problems.append(Problem(label, None, None, "cannot tell mass/calc and train/test from the file name "
                                         "(expected e.g. mass_case_description_train_set.csv)", "layout"))
@@ -194,10 +213,13 @@ class CbisDdsmAdapter:
                 problems.append(Problem(display_path(path), None, None, exc.message, exc.code))
                 continue
             n_tables += 1
-            density_zero += self._read_table(df, label, kind, split, resolver, images, problems)
+            density_zero += self._read_table(df, label, kind, split, resolver, images, problems, unknown)
         if density_zero:
             warnings.append(f"{density_zero} row(s) with breast density 0: stored as unknown density")
+        if roi_boxes == "yes":
+            attach_boxes(images.values(), resolver.roots, warnings)
         records, w, left_out = self._records(images, dataset, val_fraction, seed)
+        n_boxes = sum(len(ref.lesions) for r in records for ref in r.images.values())
         warnings += w
         if resolver.how:
             warnings.append("full mammograms resolved by " + ", ".join(f"{k} {v}" for k, v in
@@ -213,13 +235,20 @@ class CbisDdsmAdapter:
                              "both_official_sets": "patient keeps only the official test images"},
             "image_resolution": "by series (literal path, series UID folder, NBIA metadata.csv, "
                                 "'full mammogram images' folder, DICOM header)",
+            "unknown_values": dict(sorted(unknown.items())),
+            "lesions": {"source": "ROI masks (bounding box of the mask pixels)" if roi_boxes == "yes"
+                        else "not read (roi_boxes=no)", "boxes": n_boxes},
         }
         src = SourceInfo("", self.name, dataset, n_tables, MP.mapping_document("cbis-ddsm", **policies))
         return AdapterResult(records, problems, self.name, dataset, [src], warnings, left_out)
 
     # -- one table ------------------------------------------------------------------------------
     def _read_table(self, df: pl.DataFrame, label: str, kind: str, split: str, resolver: SeriesResolver,
-                    images: dict[tuple[str, str, str, str], _Image], problems: list[Problem]) -> int:
+                    images: dict[tuple[str, str, str, str], _Image], problems: list[Problem],
+                    unknown: dict[str, int]) -> int:
+        """One case-description table into ``images``; cells that only mean unknown in the
+        descriptor columns (``N/A``, ``NA``, blank) and density 0 are counted into ``unknown``
+        (column -> count). Returns the number of rows with density 0."""
         cols = {k: find_column(df, names) for k, names in COLUMNS.items()}
         missing = [k for k in (*REQUIRED, *KIND_COLUMNS[kind]) if cols[k] is None]
         for k in missing:
@@ -263,6 +292,10 @@ class CbisDdsmAdapter:
             birads, ok = parse_birads(cell("assessment"))
             if not ok:
                 bad("assessment", "assessment must be a BI-RADS category 0-5", "birads")
+            for key in (*KIND_COLUMNS[kind], "density"):
+                v = cell(key)
+                if is_unknown(v) or (key == "density" and v in ("0", "0.0")):
+                    unknown[str(cols[key])] = unknown.get(str(cols[key]), 0) + 1
             dens_cell = cell("density")
             density, ok = (-1, True) if dens_cell in ("0", "0.0") else parse_density(dens_cell)
             density_zero += dens_cell in ("0", "0.0")
@@ -306,6 +339,11 @@ class CbisDdsmAdapter:
             img.birads.append(birads)
             img.density.append(density)
             img.case_folders.add(parts[0])
+            mkind = "mass" if kind == "mass" else "calcification"
+            only = {_ONLY_KIND.get(tok.strip().upper()) for tok in MP.split_compound(cell("mass_shape"))}
+            if kind == "mass" and len(only) == 1 and None not in only:
+                mkind = str(next(iter(only)))
+            img.masks.append((RowRef(label, row), (cell("crop"), cell("roi")), mkind))
             for k, t in tokens.items():
                 img.tokens.setdefault(k, []).append(t)
             if img.ref is None:

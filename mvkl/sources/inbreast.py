@@ -24,25 +24,34 @@
   (groups unknown). XML ROIs add: ``Spiculated Region`` (with the Mass flag) -> mass edge
   spiculated, ``Cluster`` -> calcification distribution clustered, ``Distortion``/``Asymmetry``.
 * **Reports**: the patient's report text when shipped (scrubbed by the pipeline), else empty.
+* **Unknown values**: the release writes ``removed`` in ``Patient ID`` and ``Patient age`` and
+  leaves or space-pads other cells; in the fields it blanks (:data:`BLANKED`) any value that only
+  means unknown (``removed``, ``-``, ``NA``, ``N/A``, ``unknown``, blank) is unknown, counted per
+  column in ``manifest_mapping.unknown_values`` (shown by ``mvkl info``). ``Acquisition date`` is
+  ``YYYYMM`` (``201001``; a number cell in the ``.xls``).
+* **Lesions** (:mod:`mvkl.sources.inbreast_xml`): each ``AllXML`` ROI with points becomes a lesion
+  of its image (box in source pixels, polygon kept; kind from the ROI name). A malformed XML (bad
+  plist, a point that is not ``"(x, y)"``) is a warning naming the table and row (the XML of that
+  row); the image is kept without boxes.
 """
 
 from __future__ import annotations
 
-import plistlib
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from mvkl.errors import InputError, Problem
 from mvkl.fsutil import display_path
-from mvkl.ingest.records import AdapterResult, ImageRef, LeftOut, LumpRecord, RowRef, SourceInfo
+from mvkl.ingest.records import AdapterResult, ImageRef, LeftOut, LumpRecord, RowRef, SourceInfo, SourceLesion
 from mvkl.quarantine import Reason
 from mvkl.sources import mapping as MP
 from mvkl.sources.base import (
     check_options,
     column_label,
     find_column,
+    is_unknown,
     normalize_report,
     parse_age,
     parse_birads,
@@ -50,15 +59,18 @@ from mvkl.sources.base import (
     parse_laterality,
     read_table,
 )
+from mvkl.sources.inbreast_xml import parse_roi_names, parse_rois, roi_kind, roi_lesion
 
 if TYPE_CHECKING:
     import polars as pl
 
-__all__ = ["TABLE_NAMES", "InbreastAdapter", "birads_label", "parse_roi_names"]
+__all__ = ["TABLE_NAMES", "InbreastAdapter", "birads_label", "parse_roi_names", "parse_rois", "roi_kind",
+           "roi_lesion"]
 
 TABLE_NAMES = ("INbreast.xls", "INbreast.xlsx", "INbreast.csv")
 FILE_RE = re.compile(r"^(\d+)_([0-9a-fA-F]{16})_MG_([LR])_(CC|ML|MLO|FB)_ANON\.dcm$", re.IGNORECASE)
 COLUMNS: dict[str, tuple[str, ...]] = {
+    "patient_id": ("Patient ID",),  # "removed" in the release; never read beyond that
     "laterality": ("Laterality",),
     "age": ("Patient age",),
     "view": ("View",),
@@ -73,6 +85,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 REQUIRED = ("laterality", "view", "file", "birads")
 FLAGS = ("mass", "micros", "distortion", "asymmetry")
+#: Fields the release blanks: a value that only means unknown there (``removed``, ``-``, ``NA``,
+#: blank, ...: :func:`mvkl.sources.base.is_unknown`) is unknown, counted per column for ``mvkl info``.
+BLANKED = ("patient_id", "age", "date", "acr", "birads")
 _FLAG_FIELD = {"mass": "Mass", "micros": "Micros", "distortion": "Distortion", "asymmetry": "Asymmetry"}
 
 
@@ -89,31 +104,6 @@ def _number(cell: str) -> str | None:
     """``"22678622"``/``"22678622.0"`` -> ``"22678622"``; anything else -> None."""
     m = re.fullmatch(r"(\d+)(?:\.0+)?", cell.strip())
     return m.group(1) if m else None
-
-
-def parse_roi_names(path: Path) -> set[str]:
-    """ROI ``Name`` values of an OsiriX plist (``Images[*].ROIs[*].Name``), stripped.
-
-    Raises:
-        ValueError: the file is not a readable plist.
-    """
-    with open(path, "rb") as fh:
-        try:
-            doc = plistlib.load(fh)
-        except Exception as exc:  # plistlib raises several types for bad input
-            raise ValueError(type(exc).__name__) from exc
-
-    def walk(node: Any, in_rois: bool) -> Iterator[str]:
-        if isinstance(node, dict):
-            if in_rois and isinstance(node.get("Name"), str):
-                yield node["Name"].strip()
-            for k, v in node.items():
-                yield from walk(v, in_rois or k == "ROIs")
-        elif isinstance(node, list):
-            for v in node:
-                yield from walk(v, in_rois)
-
-    return set(walk(doc, False))
 
 
 class InbreastAdapter:
@@ -163,7 +153,8 @@ class InbreastAdapter:
             "split_policy": {"official": None, "unit": "patient (16-hex file name field)",
                              "method": "assigned by the pipeline (--split, default 7:1:2; --seed)"},
             "table": {"footer_rows_skipped": stats["footer"], "xml_files_used": stats["xml"],
-                      "reports_used": stats["reports"]},
+                      "reports_used": stats["reports"], "lesion_boxes": stats["boxes"]},
+            "unknown_values": dict(sorted(stats["unknown"].items())),
         }
         src = SourceInfo("", self.name, dataset, 1, MP.mapping_document("inbreast", **policies))
         return AdapterResult(records, problems, self.name, dataset, [src], warnings, left_out)
@@ -189,10 +180,10 @@ class InbreastAdapter:
     def _read_table(self, df: pl.DataFrame, label: str, source: Path,
                     files: dict[str, tuple[Path, str, str, str]],
                     dataset: str, left_out: list[LeftOut]
-                    ) -> tuple[list[LumpRecord], list[Problem], list[str], dict[str, int]]:
+                    ) -> tuple[list[LumpRecord], list[Problem], list[str], dict[str, Any]]:
         problems: list[Problem] = []
         warnings: list[str] = []
-        stats = {"footer": 0, "xml": 0, "reports": 0}
+        stats: dict[str, Any] = {"footer": 0, "xml": 0, "reports": 0, "boxes": 0, "unknown": {}}
         cols = {k: find_column(df, names) for k, names in COLUMNS.items()}
         missing = [k for k in REQUIRED if cols[k] is None]
         for k in missing:
@@ -223,6 +214,10 @@ class InbreastAdapter:
             def bad(key: str, msg: str, code: str = "value", _row: int = row) -> None:
                 problems.append(Problem(label, _row, column_label(df, cols[key]), msg, code))  # type: ignore[arg-type]
 
+            for k in BLANKED:
+                if cols[k] is not None and is_unknown(cell(k, r)):
+                    stats["unknown"][cols[k]] = stats["unknown"].get(cols[k], 0) + 1
+
             fname = _number(cell("file", r))
             if fname is None:
                 bad("file", "File Name must be the image's number (the prefix of its DICOM file name)",
@@ -246,7 +241,11 @@ class InbreastAdapter:
                 bad("acr", "ACR density must be 1-4")
             age, ok = parse_age(cell("age", r))
             if not ok:
-                bad("age", "Patient age must be a number of years or empty (the release blanks it)")
+                bad("age", "Patient age must be a number of years, or a value meaning unknown "
+                    "(empty, removed, -, NA, N/A, unknown)")
+            date = "" if is_unknown(cell("date", r)) else (_number(cell("date", r)) or "?")
+            if len(date) not in (0, 6, 8):
+                bad("date", "Acquisition date must be YYYYMM (or YYYYMMDD), or a value meaning unknown")
             flags: dict[str, bool] = {}
             for k in FLAGS:
                 v = cell(k, r).upper()
@@ -269,15 +268,16 @@ class InbreastAdapter:
             else:  # missing file: the pipeline quarantines it (missing-file, this row)
                 patient = f"file-{fname}"
                 path = source / "AllDICOMs" / f"{fname}_MG_{lat}_{'ML' if view == 'MLO' else view}_ANON.dcm"
-            vec, known, used_xml = self._manifest(flags, cols, source / "AllXML" / f"{fname}.xml", label, row,
-                                                  warnings)
-            stats["xml"] += used_xml
+            vec, known, lesions = self._manifest(flags, cols, source / "AllXML" / f"{fname}.xml", label, row,
+                                                 warnings)
+            stats["xml"] += lesions is not None
+            stats["boxes"] += len(lesions or ())
             report = reports.get(patient) or reports.get(fname) or ""
             stats["reports"] += bool(report)
-            date = cell("date", r)
+            ref = ImageRef(path, path.relative_to(source).as_posix(), view, tuple(lesions or ()))
             records.append(LumpRecord(
                 dataset=dataset, batch="", patient_key=patient, exam_key=f"{patient}\x1f{date}",
-                lump_key=fname, images={view: ImageRef(path, path.relative_to(source).as_posix(), view)},
+                lump_key=fname, images={view: ref},
                 laterality=lat, label=birads_label(birads), birads=birads, density=density, age=age,
                 report=report, manifest=vec, known=known, split=None, row=RowRef(label, row),
                 identifiers=[fname, patient]))
@@ -286,7 +286,10 @@ class InbreastAdapter:
         return records, problems, warnings, stats
 
     def _manifest(self, flags: dict[str, bool], cols: dict[str, str | None], xml: Path, label: str, row: int,
-                  warnings: list[str]) -> tuple[Any, Any, int]:
+                  warnings: list[str]) -> tuple[Any, Any, list[SourceLesion] | None]:
+        """The image's manifestation vector and known mask, and its XML lesions (None: no usable
+        XML; a malformed plist is a warning naming the table and row (never the File Name), and the image
+        is kept without boxes)."""
         pm = MP.PartialManifest()
         fm = MP.INBREAST_FLAGS
         for k in ("distortion", "asymmetry"):
@@ -297,15 +300,19 @@ class InbreastAdapter:
             pm.describe_signs([t.key])
             if flags[k]:
                 pm.set_sign(t.key)
-        used = 0
+        lesions: list[SourceLesion] | None = None
         if xml.is_file():
             try:
-                names = parse_roi_names(xml)
-            except (OSError, ValueError):
-                warnings.append(f"{label} row {row}: its XML annotation is not a readable plist; ignored")
-                names = set()
+                rois = parse_rois(xml)
+            except (OSError, ValueError) as exc:
+                detail = str(exc) if str(exc).startswith("image ") else "not a readable plist"
+                # The XML's name is the File Name (an identifier): the table row says which it is.
+                warnings.append(f"{label} row {row}: its AllXML annotation is malformed ({detail}); "
+                                "ignored, the image is kept without lesion boxes")
+                rois = []
             else:
-                used = 1
+                lesions = [les for les in map(roi_lesion, rois) if les is not None]
+            names = {r_.name for r_ in rois if r_.name}
             targets = []
             for n in sorted(names):
                 t = MP.INBREAST_XML_ROIS.lookup(n)
@@ -315,7 +322,7 @@ class InbreastAdapter:
             if targets:
                 pm.add(MP.INBREAST_XML_ROIS, targets)
         vec, known = pm.result()
-        return vec, known, used
+        return vec, known, lesions
 
     @staticmethod
     def _reports(folder: Path) -> dict[str, str]:

@@ -209,7 +209,8 @@ class MvklReleaseAdapter:
         side, side_problems = side_boxes(source / "annotation" / LESIONS_FILE)
         problems += side_problems
         for path, stage, batch in info:
-            label = f"{ordinal[batch]}/{stage or path.stem}"
+            # a table named outside the pattern gets an ordinal, never its file name (issue 15)
+            label = f"{ordinal[batch]}/{stage or f'table-{info.index((path, stage, batch)) + 1}'}"
             try:
                 df = read_table(path)
             except InputError as exc:

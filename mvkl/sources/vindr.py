@@ -24,8 +24,14 @@
   ``ast.literal_eval``) -> architectural distortion, focal asymmetrical density (Focal
   Asymmetry, Asymmetry), skin thickening/retraction, nipple retraction, abnormal lymph node, known
   for every image (0 when not listed); Mass and Suspicious Calcification are presence only (their
-  groups unknown). Without ``finding_annotations.csv`` every dimension is unknown. Boxes are
-  checked to be numbers (negative coordinates are clamped to 0 and counted) but not stored.
+  groups unknown). Without ``finding_annotations.csv`` every dimension is unknown.
+* **Lesion boxes**: each finding row with a box (``No Finding`` rows have NaN boxes: none) is a
+  lesion of its image, in the original pixel frame of the DICOM (``xmin .. ymax``, floats), of the
+  kind its categories name first among mass, calcification, distortion, asymmetry (else
+  ``other``). Coordinates are clipped to the image (``0 .. width/height`` of the row; the
+  release has negative ones), counted in a warning; a box with xmax <= xmin or ymax <= ymin, or
+  wholly outside the image, is dropped with a warning naming the table and row. A box cell that is
+  not a number is a table problem.
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from mvkl.errors import InputError, Problem
 from mvkl.fsutil import display_path
-from mvkl.ingest.records import AdapterResult, ImageRef, LeftOut, LumpRecord, RowRef, SourceInfo
+from mvkl.ingest.records import AdapterResult, ImageRef, LeftOut, LumpRecord, RowRef, SourceInfo, SourceLesion
 from mvkl.quarantine import Reason
 from mvkl.sources import mapping as MP
 from mvkl.sources.base import (
@@ -72,7 +78,21 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 REQUIRED = ("study", "image", "laterality", "view", "birads", "split")
 FINDING_COLUMNS = {"image": ("image_id",), "categories": ("finding_categories",),
-                   "xmin": ("xmin",), "ymin": ("ymin",), "xmax": ("xmax",), "ymax": ("ymax",)}
+                   "xmin": ("xmin",), "ymin": ("ymin",), "xmax": ("xmax",), "ymax": ("ymax",),
+                   "height": ("height",), "width": ("width",)}
+BOX_KEYS = ("xmin", "ymin", "xmax", "ymax")
+#: finding category -> lesion kind, in priority order (a finding names several categories).
+KIND_OF = (("mass", "mass"), ("calcification", "calcification"), ("distortion", "distortion"),
+           ("asymmetry", "asymmetry"))
+
+
+def finding_kind(categories: Sequence[str]) -> str:
+    """The lesion kind of a finding from its categories (:data:`KIND_OF` order; else ``other``)."""
+    low = [c.lower() for c in categories]
+    for needle, kind in KIND_OF:
+        if any(needle in c for c in low):
+            return kind
+    return "other"
 SPLITS = {"training": "train", "train": "train", "test": "test"}
 _VIEW_CODE = re.compile(r"^[A-Z]{1,8}$")
 _ID = re.compile(r"^(?!\.+$)[0-9A-Za-z._-]+$")  # a path component, never "." or ".."
@@ -93,6 +113,15 @@ def parse_categories(value: object) -> list[str] | None:
     if not isinstance(got, (list, tuple)) or not all(isinstance(x, str) for x in got):
         return None
     return [x.strip() for x in got]
+
+
+def _float(value: object) -> float | None:
+    """A positive number of pixels (``height``/``width``), else None."""
+    try:
+        x = float(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return x if x > 0 and x == x and x != float("inf") else None
 
 
 class VindrAdapter:
@@ -166,6 +195,7 @@ class VindrAdapter:
             return AdapterResult([], [Problem(display_path(breast), None, None, exc.message, exc.code)],
                                  self.name, dataset)
         cats: dict[str, set[str]] | None = None
+        lesions: dict[str, list[SourceLesion]] = {}
         clamped = 0
         if finding.is_file():
             try:
@@ -173,11 +203,12 @@ class VindrAdapter:
             except InputError as exc:
                 problems.append(Problem(display_path(finding), None, None, exc.message, exc.code))
             else:
-                cats, clamped = self._findings(fdf, finding.name, problems)
+                cats, clamped = self._findings(fdf, finding.name, problems, lesions, warnings)
         else:
             warnings.append(f"no {FINDING_TABLE}: every manifestation dimension is unknown")
         left_out: list[LeftOut] = []
-        records = self._breast(df, breast.name, source, cats, dataset, birads3, problems, warnings, left_out)
+        records = self._breast(df, breast.name, source, cats, dataset, birads3, problems, warnings, left_out,
+                               lesions)
         if problems:
             return AdapterResult([], problems, self.name, dataset, [], warnings)
         from mvkl.splits import patient_labels
@@ -188,7 +219,7 @@ class VindrAdapter:
             if r.split == "train" and r.patient_key in val:
                 r.split = "val"
         if clamped:
-            warnings.append(f"{clamped} negative finding box coordinate(s) clamped to 0")
+            warnings.append(f"{clamped} finding box coordinate(s) outside the image clipped to it")
         policies = {
             "label_policy": {"source": "breast_birads (no pathology)", "benign": ["1", "2", "3"]
                              if birads3 == "benign" else ["1", "2"], "malignant": ["4", "5"],
@@ -198,10 +229,13 @@ class VindrAdapter:
                              "val": {"from": "training", "fraction": val_fraction, "seed": seed,
                                      "stratify": "study label", "method": "mvkl.splits"}},
         }
+        policies["lesions"] = {"boxes": sum(len(v) for v in lesions.values()), "frame": "original DICOM pixels"}
         src = SourceInfo("", self.name, dataset, 1 + (cats is not None), MP.mapping_document("vindr", **policies))
         return AdapterResult(records, problems, self.name, dataset, [src], warnings, left_out)
 
-    def _findings(self, df: pl.DataFrame, label: str, problems: list[Problem]) -> tuple[dict[str, set[str]], int]:
+    def _findings(self, df: pl.DataFrame, label: str, problems: list[Problem],
+                  lesions: dict[str, list[SourceLesion]], warnings: list[str]) -> tuple[dict[str, set[str]], int]:
+        """Categories per image id (and, into ``lesions``, the finding boxes; :meth:`_box`)."""
         cols = {k: find_column(df, names) for k, names in FINDING_COLUMNS.items()}
         for k in ("image", "categories"):
             if cols[k] is None:
@@ -213,7 +247,8 @@ class VindrAdapter:
         clamped = 0
         images = df.get_column(cols["image"]).to_list()
         values = df.get_column(cols["categories"]).to_list()
-        boxes = {k: df.get_column(c).to_list() for k in ("xmin", "ymin", "xmax", "ymax") if (c := cols[k])}
+        boxes = {k: df.get_column(c).to_list() for k in BOX_KEYS if (c := cols[k])}
+        size = {k: df.get_column(c).to_list() for k in ("height", "width") if (c := cols[k])}
         for r, (img, val) in enumerate(zip(images, values, strict=True)):
             row = r + 2
             img = "" if img is None else str(img).strip()
@@ -233,21 +268,52 @@ class VindrAdapter:
                                         "unknown finding category; expected "
                                         + ", ".join(MP.VINDR_CATEGORIES.spellings()), "unknown-value"))
                 continue
+            coords: dict[str, float] = {}
             for k, vals in boxes.items():
                 v = "" if vals[r] is None else str(vals[r]).strip()
                 if v.lower() in ("", "nan"):
                     continue
                 try:
-                    clamped += float(v) < 0
+                    coords[k] = float(v)
                 except ValueError:
                     problems.append(Problem(label, row, column_label(df, cols[k]),  # type: ignore[arg-type]
                                             "box coordinate must be a number or empty", "value"))
             out.setdefault(img, set()).update(got)
+            if len(coords) == 4:
+                hw = [_float(size[k][r]) if k in size else None for k in ("height", "width")]
+                les, n_clip, why = self._box(coords, hw[0], hw[1], finding_kind(got))
+                clamped += n_clip
+                if les is not None:
+                    lesions.setdefault(img, []).append(les)
+                else:
+                    warnings.append(f"{label} row {row}: finding box {why}; dropped")
+            elif coords:
+                warnings.append(f"{label} row {row}: finding box with only {len(coords)} of its 4 coordinates; "
+                                "dropped")
         return out, clamped
+
+    @staticmethod
+    def _box(c: Mapping[str, float], height: float | None, width: float | None,
+             kind: str) -> tuple[SourceLesion | None, int, str]:
+        """A finding's lesion, clipped to ``[0, width] x [0, height]`` (when known), with the number
+        of clipped coordinates, or None and why."""
+        lim = {"xmin": width, "xmax": width, "ymin": height, "ymax": height}
+        v, n_clip = {}, 0
+        for k in BOX_KEYS:
+            x = c[k]
+            top = lim[k]
+            y = min(max(x, 0.0), top) if top is not None else max(x, 0.0)
+            n_clip += y != x
+            v[k] = y
+        if not (c["xmax"] > c["xmin"] and c["ymax"] > c["ymin"]):
+            return None, 0, "has xmax <= xmin or ymax <= ymin"
+        if not (v["xmax"] > v["xmin"] and v["ymax"] > v["ymin"]):
+            return None, 0, "lies wholly outside the image"
+        return SourceLesion(kind, (v["xmin"], v["ymin"], v["xmax"], v["ymax"])), n_clip, ""
 
     def _breast(self, df: pl.DataFrame, label: str, source: Path, cats: dict[str, set[str]] | None, dataset: str,
                 birads3: str, problems: list[Problem], warnings: list[str],
-                left_out: list[LeftOut]) -> list[LumpRecord]:
+                left_out: list[LeftOut], lesions: Mapping[str, list[SourceLesion]]) -> list[LumpRecord]:
         cols = {k: find_column(df, names) for k, names in COLUMNS.items()}
         missing = [k for k in REQUIRED if cols[k] is None]
         for k in missing:
@@ -316,7 +382,8 @@ class VindrAdapter:
             vec, known = pm.result()
             records.append(LumpRecord(
                 dataset=dataset, batch="", patient_key=study, exam_key=study, lump_key=image,
-                images={view: ImageRef(path, path.relative_to(source).as_posix(), view)}, laterality=lat,
+                images={view: ImageRef(path, path.relative_to(source).as_posix(), view,
+                                       tuple(lesions.get(image, ())))}, laterality=lat,
                 label=self.label(birads, birads3), birads=birads, density=density, age=None, report="", manifest=vec,
                 known=known, split=split, row=RowRef(label, row),
                 identifiers=[x for x in (study, image, cell("series", r)) if x]))

@@ -1,4 +1,4 @@
-"""The HDF5 store contract between ingest and everything else (DESIGN.md, README "Store schema").
+"""The HDF5 store contract between ingest and everything else (README "Store schema").
 
 One file holds a data set after de-identification and downsampling. The unit of a row is the
 *lump* (MVKL: 2,764 lumps in 2,671 exams); a lump points at its CC and MLO images (-1 when

@@ -2,7 +2,7 @@
 
 * :mod:`mvkl.torchdata.datasets`: :class:`LumpDataset` (pretraining: two views, report, manifestation,
   label of a lump) and :class:`ImageDataset` (evaluation: one sample per image of a split);
-* :mod:`mvkl.torchdata.augment`: the training augmentation of spec method.md §2.6 on tensors (with the
+* :mod:`mvkl.torchdata.augment`: the training augmentation of the released code on tensors (with the
   B27 fixes, and a ``compat`` mode reproducing the released code) and the evaluation transform;
 * :mod:`mvkl.torchdata.collate`: batching with dynamic-padding tokenisation of the reports (B38);
 * :mod:`mvkl.torchdata.seeding`: the seed derivation that makes every random draw a pure function of

@@ -1,4 +1,4 @@
-"""Batch collation for pretraining, with dynamic-padding tokenisation of the reports (spec §2.4, B38).
+"""Batch collation for pretraining, with dynamic-padding tokenisation of the reports (docs/fidelity.md, B38).
 
 :class:`LumpCollator` turns a list of :class:`~mvkl.torchdata.datasets.LumpDataset` items into the
 inputs of :meth:`mvkl.models.ViKL.forward`:

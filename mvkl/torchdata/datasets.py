@@ -1,6 +1,6 @@
-"""Torch datasets over the HDF5 store (DESIGN.md data flow: store → Dataset → sampler → model).
+"""Torch datasets over the HDF5 store (data flow: store → Dataset → sampler → model).
 
-:class:`LumpDataset` (pretraining, spec method.md §2.3): one item per lump of a split, with
+:class:`LumpDataset` (pretraining): one item per lump of a split, with
 
 * ``view1``: the CC image (or the lump's only image), ``view2``: the MLO image, or the same image
   again when one view is missing, so a single-view lump becomes a SimCLR pair of two independent
@@ -112,7 +112,7 @@ class LumpDataset(_KeyedDataset):
         split: ``"train"``, ``"val"``, ``"test"`` or None (every lump).
         transform: ``f(image (1, S, S), generator) -> tensor``: :class:`~mvkl.torchdata.augment.TrainAugment`
             for training, :class:`~mvkl.torchdata.augment.EvalTransform` for validation.
-        view_mode: ``"pair"`` (CC + MLO, spec §2.3) or ``"same"`` (two augmentations of view1 even
+        view_mode: ``"pair"`` (CC + MLO) or ``"same"`` (two augmentations of view1 even
             when both views exist; an ablation).
         seed, rank: of the augmentation streams (see the module docstring).
     """

@@ -1,5 +1,5 @@
 """ViKL pretraining: configuration and presets, LR schedule, checkpoints, DDP helpers, metrics and
-the training loop (spec method.md §6, §9, §11; paper Sec. 4.3, Appendix A).
+the training loop (paper Sec. 4.3, Appendix A).
 
 ``mvkl.train.config`` imports no torch (the CLI resolves and validates options before importing
 torch); :func:`pretrain` is imported lazily from :mod:`mvkl.train.loop`.

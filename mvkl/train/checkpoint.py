@@ -1,4 +1,4 @@
-"""Full-state training checkpoints, written atomically (spec §6, B24, B40).
+"""Full-state training checkpoints, written atomically (docs/fidelity.md, B24, B40).
 
 ``RUN/checkpoints/step_XXXXXXX.pt`` (7-digit step = the number of optimizer steps done) holds::
 

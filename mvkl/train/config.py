@@ -8,10 +8,12 @@ checkpoint so that ``--resume`` can refuse a different configuration.
 Presets (spec method.md §9, §11; paper Appendix A):
 
 * ``paper``: the paper's hyperparameters (Appendix A) with the spec's recommended fixes;
-* ``code-compat``: the released ViKL script (τ 0.7 everywhere, Robinson HCL on I–M and I–I,
-  view1-only ITM, compat augmentation) and, with ``hard_negatives = "manineg"``, the released
-  ManiNeg sampler (snapped distances, manifestation-uniform choice, index de-dup without refill,
-  100 anchors per epoch, μ annealed per 0-based epoch to its minimum at epoch 3);
+* ``code-compat``: the released ViKL script's loss and data choices (τ 0.7 everywhere, Robinson
+  HCL on I–M and I–I, view1-only ITM, compat augmentation) and, with ``hard_negatives =
+  "manineg"``, the released ManiNeg sampler (snapped distances, manifestation-uniform choice,
+  index de-dup without refill, 100 anchors per epoch, μ annealed per 0-based epoch to its minimum
+  at epoch 3), and the released forward pass: one image-trunk pass per view (``view_passes =
+  "separate"``; docs/fidelity.md);
 * ``tiny``: ResNet-18 at 64 px with a small BERT built from the store's training reports, for
   demos, tests and CPU smoke runs (a few minutes on 2 cores).
 
@@ -31,6 +33,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from mvkl.config import LOSS, MANINEG, SAMPLER_PRESETS, sampler_fields
 from mvkl.errors import InputError
 from mvkl.fsutil import display_path
 
@@ -87,33 +90,38 @@ class PretrainConfig:
     text_dropout: float = _f(0.5, "model", "dropout after the text aligner (paper Sec. 4.1: 0.5)")
     manifest_dropout: float = _f(0.5, "model", "dropout after the manifestation aligner (0.5)")
     projector_bn: str = _f("shared", "model", "fuse-projector BatchNorm: shared (code) or per_modality (B43)")
+    view_passes: str = _f("joint", "model", "image trunk passes per step: joint (both views in one batch; "
+                          "BatchNorm pools them) or separate (one pass per view, the released code)")
     sync_bn: bool = _f(False, "model", "SyncBatchNorm across DDP ranks (CUDA only; default per-rank BN)")
     # -- loss ---------------------------------------------------------------------------------------
-    tau1: float = _f(0.03, "loss", "temperature of I-M and I-I (paper App. A: 0.03; code 0.7)")
-    tau2: float = _f(0.3, "loss", "temperature of I-T and T-M (paper App. A: 0.3; code 0.7)")
-    label_smoothing: float = _f(0.2, "loss", "label smoothing on I-T and T-M (Eq. 8; code 0.2)")
-    label_smoothing_other: float = _f(0.0, "loss", "label smoothing on I-M and I-I (code 0)")
-    itm_view: str = _f("random", "loss", "image view of the ITM terms: random (paper), view1 (ViKL code), mean")
-    dedup_scope: str = _f("manifest_terms", "loss", "manifestation de-dup: manifest_terms (code) or batch")
-    intra_negatives: bool = _f(True, "loss", "keep intra-modal negatives (paper Sec. 4.2)")
-    decoupled: bool = _f(False, "loss", "exclude the positive from the denominator (literal Eq. 1)")
-    hcl_tau_plus: float = _f(0.1, "loss", "Robinson HCL class prior (code 0.1)")
-    hcl_beta: float = _f(1.0, "loss", "Robinson HCL hardness (code 1.0)")
+    # (the defaults of the loss and sampler fields live in mvkl.config: LOSS and MANINEG)
+    tau1: float = _f(LOSS.tau1, "loss", "temperature of I-M and I-I (paper App. A; code 0.7)")
+    tau2: float = _f(LOSS.tau2, "loss", "temperature of I-T and T-M (paper App. A; code 0.7)")
+    label_smoothing: float = _f(LOSS.label_smoothing, "loss", "label smoothing on I-T and T-M (Eq. 8; as the code)")
+    label_smoothing_other: float = _f(LOSS.label_smoothing_other, "loss", "label smoothing on I-M and I-I (code 0)")
+    itm_view: str = _f(LOSS.itm_view, "loss", "image view of the ITM terms: random (paper), view1 (ViKL code), mean")
+    dedup_scope: str = _f(LOSS.dedup_scope, "loss", "manifestation de-dup: manifest_terms (code) or batch")
+    intra_negatives: bool = _f(LOSS.intra, "loss", "keep intra-modal negatives (paper Sec. 4.2)")
+    decoupled: bool = _f(LOSS.decoupled, "loss", "exclude the positive from the denominator (literal Eq. 1)")
+    hcl_tau_plus: float = _f(LOSS.tau_plus, "loss", "Robinson HCL class prior (as the code)")
+    hcl_beta: float = _f(LOSS.beta, "loss", "Robinson HCL hardness (as the code)")
     # -- hard negatives -----------------------------------------------------------------------------
-    hard_negatives: str = _f("none", "negatives", "none, robinson (released ViKL loss) or manineg (paper)")
+    hard_negatives: str = _f(LOSS.hard_negatives, "negatives", "none, robinson (released ViKL loss) or manineg "
+                             "(paper)")
     gather_negatives: bool = _f(False, "negatives", "DDP with none/robinson: contrast against the global batch")
-    mu_max: float = _f(11.0, "negatives", "ManiNeg μ at the start (paper App. A: 11)")
-    mu_min: float = _f(0.0, "negatives", "ManiNeg μ at the end (paper App. A: 0)")
-    mu_steps: int = _f(50, "negatives", "steps (or epochs) of the linear μ ramp (paper App. A: 50th step)")
-    mu_unit: str = _f("step", "negatives", "step (B15) or epoch (released code)")
-    sigma: float = _f(3.0, "negatives", "ManiNeg σ (paper App. A: 3)")
-    bounds: tuple[int, int] = _f((1, 18), "negatives", "Hamming-distance bounds a, b (paper Sec. 4.2: 1, 18)")
-    anchors_per_batch: int = _f(1, "negatives", "anchors per ManiNeg batch (paper: 1)")
-    sampler_dedup: str = _f("manifestation", "negatives", "manifestation (paper), masked (also no two lumps "
+    mu_max: float = _f(MANINEG.mu_max, "negatives", "ManiNeg μ at the start (paper App. A)")
+    mu_min: float = _f(MANINEG.mu_min, "negatives", "ManiNeg μ at the end (paper App. A)")
+    mu_steps: int = _f(MANINEG.mu_steps, "negatives", "steps (or epochs) of the linear μ ramp (paper App. A: "
+                       "50th step)")
+    mu_unit: str = _f(MANINEG.mu_unit, "negatives", "step (B15) or epoch (released code)")
+    sigma: float = _f(MANINEG.sigma, "negatives", "ManiNeg σ (paper App. A)")
+    bounds: tuple[int, int] = _f(MANINEG.bounds, "negatives", "Hamming-distance bounds a, b (paper Sec. 4.2)")
+    anchors_per_batch: int = _f(MANINEG.anchors_per_batch, "negatives", "anchors per ManiNeg batch (paper: 1)")
+    sampler_dedup: str = _f(MANINEG.dedup, "negatives", "manifestation (paper), masked (also no two lumps "
                             "at masked distance 0; partial masks), index (code) or none")
-    refill: bool = _f(True, "negatives", "refill de-duplicated batches to full size (B13)")
-    snap: bool = _f(False, "negatives", "snap distances to available ones (code) instead of renormalising")
-    uniform: str = _f("instance", "negatives", "instance (paper) or manifestation (code) uniform choice")
+    refill: bool = _f(MANINEG.refill, "negatives", "refill de-duplicated batches to full size (mvkl's choice, B13)")
+    snap: bool = _f(MANINEG.snap, "negatives", "snap distances to available ones (code) instead of renormalising")
+    uniform: str = _f(MANINEG.uniform, "negatives", "instance (paper) or manifestation (code) uniform choice")
     interval: tuple[float, ...] = _f((), "negatives", "truncation interval; empty = (a-0.5, b+0.5); code "
                                      "(0.5, 18.499)")
     batches_per_epoch: int = _f(0, "negatives", "ManiNeg batches per epoch; 0 = floor(N/B) (code: 100)")
@@ -230,9 +238,9 @@ PRESETS: dict[str, dict[str, Any]] = {
     "paper": {},
     "code-compat": {
         "tau1": 0.7, "tau2": 0.7, "hard_negatives": "robinson", "itm_view": "view1", "augment": "compat",
-        # the released ManiNeg sampler, used when hard_negatives = "manineg"
-        "snap": True, "uniform": "manifestation", "interval": (0.5, 18.499), "sampler_dedup": "index",
-        "refill": False, "batches_per_epoch": 100, "mu_steps": 3, "mu_unit": "epoch",
+        "view_passes": "separate",
+        # the released ManiNeg sampler (mvkl.config.SAMPLER_PRESETS), used when hard_negatives = "manineg"
+        **sampler_fields(SAMPLER_PRESETS["code-compat"]),
     },
     "tiny": {
         # A randomly initialised BERT's [CLS]/pooler feature is almost the same for every report and
@@ -263,6 +271,7 @@ RESUME_FIELDS = frozenset({"steps", "workers", "log_every", "ckpt_every", "keep_
 _CHOICES: dict[str, tuple[str, ...]] = {
     "view_mode": ("pair", "same"), "augment": ("fixed", "compat", "none"), "arch": ("resnet50", "resnet18", "cnn4"),
     "normalization": ("clip", "imagenet"), "projector_bn": ("shared", "per_modality"),
+    "view_passes": ("joint", "separate"),
     "itm_view": ("random", "view1", "mean"), "dedup_scope": ("manifest_terms", "batch"),
     "hard_negatives": ("none", "robinson", "manineg"), "mu_unit": ("step", "epoch"),
     "sampler_dedup": ("manifestation", "masked", "index", "none"), "uniform": ("instance", "manifestation"),
@@ -404,9 +413,15 @@ def validate(cfg: PretrainConfig) -> None:
         raise err(f"unknown preset {cfg.preset!r}")
 
 
+#: Fields added after runs already existed, with the value those runs computed with: left out of
+#: the fingerprint at that value, so earlier checkpoints still resume.
+_ADDED_LATER: dict[str, Any] = {"view_passes": "joint"}
+
+
 def config_fingerprint(cfg: PretrainConfig) -> str:
     """Hash of the fields that define what a run computes (all but :data:`RESUME_FIELDS`)."""
-    doc = {k: v for k, v in cfg.to_dict().items() if k not in RESUME_FIELDS}
+    doc = {k: v for k, v in cfg.to_dict().items()
+           if k not in RESUME_FIELDS and not (k in _ADDED_LATER and v == _ADDED_LATER[k])}
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 
 

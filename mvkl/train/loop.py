@@ -1,4 +1,4 @@
-"""The pretraining loop (paper Sec. 4.3, Appendix A; spec method.md §6, B14, B24, B37, B40, B45).
+"""The pretraining loop (paper Sec. 4.3, Appendix A; docs/fidelity.md, B14, B24, B37, B40, B45).
 
 :func:`pretrain` trains ViKL on a store's training split and writes a run directory:
 
@@ -81,6 +81,7 @@ class Trainer:
         self.channels_last = cfg.channels_last and self.cuda
         text_dir = build.prepare_text_model(cfg, self.store, run_dir, info)
         self.model = build.build_model(cfg, text_dir).to(device)
+        self.model.set_view_passes(cfg.view_passes)  # one trunk pass per view in code-compat
         if self.channels_last:
             self.model.image_encoder.to(memory_format=torch.channels_last)
         if cfg.sync_bn:
@@ -171,13 +172,9 @@ class Trainer:
         return out
 
     def _loss(self, out: dict[str, Any], generator: torch.Generator) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        from mvkl.losses import vikl_loss
+        from mvkl.train.objective import compute_loss
 
-        c = self.cfg
-        return vikl_loss(out, tau1=c.tau1, tau2=c.tau2, ls_text=c.label_smoothing, ls_other=c.label_smoothing_other,
-                         hard_negatives=c.hard_negatives, itm_view=c.itm_view, dedup_scope=c.dedup_scope,
-                         intra=c.intra_negatives, decoupled=c.decoupled, generator=generator, terms=self.terms,
-                         tau_plus=c.hcl_tau_plus, beta=c.hcl_beta)
+        return compute_loss(self.cfg, out, generator=generator, terms=self.terms)
 
     def train_step(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         c, step = self.cfg, self.step

@@ -1,5 +1,5 @@
 """The run directory of a pretraining run: its layout, its preparation, the final exports, and the
-stop-on-signal flag that lets a run end at a step boundary with a checkpoint (spec §6, B24, B40).
+stop-on-signal flag that lets a run end at a step boundary with a checkpoint (docs/fidelity.md, B24, B40).
 
 Layout (only rank 0 writes)::
 

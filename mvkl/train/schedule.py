@@ -1,4 +1,4 @@
-"""Learning-rate schedule in steps: linear warm-up, then cosine to a floor (paper App. A; spec §6, B14).
+"""Learning-rate schedule in steps: linear warm-up, then cosine to a floor (paper App. A; docs/fidelity.md, B14).
 
 The released code chains ``LinearLR(start_factor=1e-3, total_iters=warmup)`` and
 ``CosineAnnealingLR(T_max=total − warmup, eta_min=1e-7)``, both stepped per iteration. The closed

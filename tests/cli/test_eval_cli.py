@@ -15,7 +15,7 @@ from tests.evaluation.protocols.helpers import eval_store_arrays, write_eval_sto
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
-FAST = ("--setting", "tiny", "--image-size", "32", "--workers", "0", "--device", "cpu", "--n-boot", "100")
+FAST = ("--preset", "tiny", "--image-size", "32", "--workers", "0", "--device", "cpu", "--n-boot", "100")
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +31,17 @@ def test_help_has_examples(run_cli: Callable[..., Any]) -> None:
         r = run_cli("bench", cmd, "--help")
         assert r.exit_code == 0 and f"mvkl bench {cmd}" in r.stdout
 
+
+
+def test_preset_is_the_option_and_setting_its_hidden_old_name(store: Path, run_cli: Callable[..., Any]) -> None:
+    for args in (("eval",), ("bench", "cross-dataset"), ("bench", "data-fraction")):
+        res = run_cli(*args, "--help")
+        assert res.exit_code == 0 and "--preset" in res.stdout and "--setting" not in res.stdout
+    res = run_cli("eval", "random:resnet18", store, "--preset", "tiny", "--setting", "paper", "--json")
+    assert res.exit_code == 2 and "--preset tiny and --setting paper disagree" in res.stderr
+    res = run_cli("bench", "data-fraction", "--models", "random:resnet18", "--store", store, "--preset", "tiny",
+                  "--setting", "paper")
+    assert res.exit_code == 2 and "disagree" in res.stderr
 
 def test_eval_json_and_table(store: Path, tmp_path: Path, run_cli: Callable[..., Any],
                              monkeypatch: pytest.MonkeyPatch) -> None:
@@ -115,6 +126,7 @@ def test_exported_encoder_gets_the_backbone_factor(store: Path, tmp_path: Path, 
 
     enc_dir = export_image_encoder(ImageEncoder("resnet18", seed=3), tmp_path / "run" / "encoder",
                                    {"image_size": 32, "source": {"kind": "vikl", "run": "run"}})
+    # --setting: the old name of --preset, hidden but still accepted (eval-ft-tiny below)
     res = run_cli("eval", tmp_path / "run", store, "-p", "ft", "--setting", "tiny", "--seeds", "1", "--epochs", "1",
                   "--workers", "0", "--device", "cpu", "--n-boot", "50", "--json", "-q")
     assert res.exit_code == 0, res.stderr

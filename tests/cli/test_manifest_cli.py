@@ -28,7 +28,9 @@ def test_validate_lists_all_problems_and_exits_2(run_cli, tmp_path: Path) -> Non
     assert {(x["row"], x["code"]) for x in doc["problems"]} == {(2, "unknown-option"), (3, "value"),
                                                                  (3, "duplicate-id")}
     r = run_cli("manifest", "validate", str(p))
-    assert r.exit_code == 2 and "rund" in r.stdout and "3 problem" in r.stderr
+    assert r.exit_code == 2 and "3 problem" in r.stderr
+    # the row, the column and a suggestion from the vocabulary; never the cell itself (issue 15)
+    assert "mass shape (B)" in r.stdout and "round" in r.stdout and "rund" not in r.stdout + r.stderr
 
 
 def test_validate_clean_exit_0_encode_decode(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

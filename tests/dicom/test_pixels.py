@@ -183,8 +183,8 @@ def test_signed_and_8_bit_data_follow_the_float_reference(tmp_path: Path) -> Non
 
 
 def test_lossless_j2k_radiograph_equals_uncompressed() -> None:
-    a = load_image(_testfile("RG1_UNCR.dcm"), PixelPolicy(image_size=128))
-    b = load_image(_testfile("RG1_J2KR.dcm"), PixelPolicy(image_size=128))
+    a = load_image(_testfile("RG1_UNCR.dcm"), PixelPolicy(image_size=128, mammograms_only=False))
+    b = load_image(_testfile("RG1_J2KR.dcm"), PixelPolicy(image_size=128, mammograms_only=False))
     np.testing.assert_array_equal(a.pixels, b.pixels)
     assert a.crop_box == b.crop_box and a.flipped == b.flipped
 
@@ -262,7 +262,7 @@ def test_mr_small_family_pixel_identical() -> None:
         raw = decode_pixels(ds)
         dm = build_display_map(ds, raw)
         np.testing.assert_array_equal(dm(raw.array), dm(ref) if raw.masked else dm(raw.array), err_msg=name)
-        outs.append(load_image(path, PixelPolicy(image_size=64)).pixels)
+        outs.append(load_image(path, PixelPolicy(image_size=64, mammograms_only=False)).pixels)
         # the stored values themselves agree with pydicom's decode of the reference
         vals = raw.array if raw.masked else raw.array.view(np.int16)
         np.testing.assert_array_equal(vals, ref, err_msg=name)
@@ -284,5 +284,5 @@ def test_12_bit_jpeg_extended_decodes() -> None:
     path = _testfile("JPGExtended.dcm")
     raw = decode_pixels(read_dataset(path))
     assert raw.masked and raw.array.shape == (1024, 256) and 0 < raw.array.max() < 4096
-    out = load_image(path, PixelPolicy(image_size=64))
+    out = load_image(path, PixelPolicy(image_size=64, mammograms_only=False))  # an NM file
     assert out.header.transfer_syntax == "1.2.840.10008.1.2.4.51" and out.pixels.max() > 100

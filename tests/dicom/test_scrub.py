@@ -183,3 +183,63 @@ def test_synthetic_clinical_reports_are_not_scrubbed() -> None:
             composition=i % 4)
         text = write_report(rng, ("zh", "en")[i % 2], facts)
         assert scrub_report(text) == (text, 0)
+
+
+MIXED_AND_WRAPPED = [
+    # mixed-script names: pinyin/English in zh text, Chinese characters in en text
+    ("病人HUANG JINGWEN因右乳肿物来诊。", "病人[NAME]因右乳肿物来诊。"),
+    ("患者陈Guilan，女，61岁。", "患者[NAME]，女，61岁。"),
+    ("报告人：Lavinia Kowalski，", "报告人：[NAME]，"),
+    ("姓名：黄Cuiping，", "姓名：[NAME]，"),
+    ("ZHAO JINGWEN女士来诊。", "[NAME]女士来诊。"),
+    ("Dr 段雪淑 reviewed the images.", "Dr [NAME] reviewed the images."),
+    ("Patient: 万敏翠, 45F.", "Patient: [NAME], 45F."),
+    ("郭艳艳 tolerated the examination well.", "[NAME] tolerated the examination well."),
+    ("Mrs 戴 Meiling attended for screening.", "Mrs [NAME] attended for screening."),
+    # identifiers wrapped across a line break
+    ("报告医师：姚\n丽娟，", "报告医师：[NAME]，"),
+    ("住址：上海市徐汇区\n漕溪北路60号，", "住址：[ADDRESS]，"),
+    ("Lives at 121 Harbour\nLane, Leeds", "Lives at [ADDRESS], Leeds"),
+    ("Reported by: Philippa\nHolloway, MD", "Reported by: [NAME], MD"),
+    ("外院（华南理工\n大学附属第二医院）超声", "外院（[INSTITUTION]）超声"),
+    # ingest joins report lines without a separator (normalize_report): a wrapped name is fused
+    ("Patient CordeliaFairbanks, MRN pending.", "Patient [NAME], MRN pending."),
+    ("Reported by: PhilippaHolloway Grouped fine", "Reported by: [NAME] Grouped fine"),
+    ("报告医师：姚丽左乳外上象限", "报告医师：[NAME]左乳外上象限"),
+    ("姓名：欧阳娜娜右侧乳腺", "姓名：[NAME]右侧乳腺"),
+    # full names before honorifics and physicians' titles; the name is replaced whole
+    ("李丽娟女士来诊。", "[NAME]女士来诊。"),
+    ("赵红萍医生建议随访。", "[NAME]医生建议随访。"),
+    ("于November 3, 2022行穿刺活检", "于[DATE]行穿刺活检"),
+    # found by the hand-written battery (mvkl.deid.battery)
+    ("Seen by Quentin Abernathy-Ross, consultant radiologist.", "Seen by [NAME], consultant radiologist."),
+    ("Referred by Dr. von Hohenberg.", "Referred by Dr. [NAME]."),
+    ("Films reviewed with the patient's daughter, Hazel Quigley.",
+     "Films reviewed with the patient's daughter, [NAME]."),
+    ("Pt: Ingrid Solberg", "Pt: [NAME]"),
+    ("Compared with films from Lakeside Imaging Associates.", "Compared with films from [INSTITUTION]."),
+    ("SSN 123-45-6789; NHS number 943 476 5919", "SSN [ID]; NHS number [ID]"),
+    ("患者司马秀英，女，58岁。", "患者[NAME]，女，58岁。"),
+    ("联系人：李建国（女儿）", "联系人：[NAME]（女儿）"),
+    ("与家属黄婉君沟通后建议活检。", "与家属[NAME]沟通后建议活检。"),
+    ("诊断医师 欧阳 娜娜", "诊断医师 [NAME]"),
+    ("于我院及市中医院行超声检查。", "于我院及[INSTITUTION]行超声检查。"),
+    ("户籍地：河南省郑州市", "户籍地：[ADDRESS]"),
+    # a name never takes the radiology words after it
+    ("姓名：何秀右乳内下象限见钙化", "姓名：[NAME]右乳内下象限见钙化"),
+    ("Name: Rosalind Ashworth Irregular mass at 2 o'clock", "Name: [NAME] Irregular mass at 2 o'clock"),
+]
+
+
+@pytest.mark.parametrize(("text", "want"), MIXED_AND_WRAPPED, ids=[c[0][:20] for c in MIXED_AND_WRAPPED])
+def test_mixed_script_and_wrapped_identifiers(text: str, want: str) -> None:
+    assert scrub_report(text)[0] == want
+
+
+@pytest.mark.parametrize("text", ["由高年资医生审核。", "患者CT检查示右乳结节。", "建议乳腺外科医生会诊。",
+                                  "McDonald sign, iPhone photo, BI-RADS 4A.",
+                                  "Breast Imaging Reporting and Data System category 4.",
+                                  "Findings discussed with the patient.",
+                                  "左乳外上象限见肿块，\n右乳未见异常。"])
+def test_cues_without_a_name_are_kept(text: str) -> None:
+    assert scrub_report(text) == (text, 0)

@@ -300,7 +300,7 @@ def test_real_vendor_files_through_the_csv_adapter(tmp_path: Path, run_cli: Call
     assert any("GEMS" in v or len(v) > 20 for v in values)  # vendor private values and UIDs are searched
     out = tmp_path / "o" / "s.h5"
     res = run_cli("ingest", src, "--format", "csv", "--out", out, "--image-size", "32", "--key-file",
-                  tmp_path / "k.key", "--workers", "1", "--json")
+                  tmp_path / "k.key", "--workers", "1", "--json", "--allow-modality", "CT,MR,CR")
     assert res.exit_code == 0, res.stderr
     blobs: dict[str, bytes | str] = {"store": out.read_bytes(), "hdf5": hdf5_strings(out),
                                      "printed": res.stdout + res.stderr}

@@ -1,4 +1,4 @@
-"""ManifestEncoder: Linear 35 → 512 → BN → ReLU (spec §3.3)."""
+"""ManifestEncoder: Linear 35 → 512 → BN → ReLU (paper Sec. 4.1)."""
 
 from __future__ import annotations
 

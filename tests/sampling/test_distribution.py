@@ -30,7 +30,7 @@ def test_matches_scipy_truncnorm(mu: float, interval: tuple[float, float]) -> No
 
 
 def test_spec_figures_at_sigma_3() -> None:
-    # spec §5.3, computed there from the released code's [0.5, 18.499] truncation.
+    # computed from the released code's [0.5, 18.499] truncation.
     p = truncated_gaussian(0.0, 3.0, (0.5, 18.499))
     np.testing.assert_allclose(p[1:9], [0.289, 0.245, 0.186, 0.126, 0.077, 0.042, 0.021, 0.009], atol=6e-4)
     p = truncated_gaussian(3.67, 3.0, (0.5, 18.499))

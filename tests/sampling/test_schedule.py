@@ -15,7 +15,7 @@ def test_linear_per_step_then_constant() -> None:
 
 
 def test_per_epoch_matches_released_formula() -> None:
-    # μ(e) = max(μ_min, μ_max + (μ_min − μ_max)·e / E_min), e = step // steps_per_epoch (spec §5.3)
+    # μ(e) = max(μ_min, μ_max + (μ_min − μ_max)·e / E_min), e = step // steps_per_epoch (B15)
     s = LinearMuSchedule(11, 0, 3, unit="epoch")
     for step in range(0, 700, 7):
         e = step // 100

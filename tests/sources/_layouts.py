@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from mvkl.manifest import schema as S
+from tests.sources._xls import write_xls
 
 SC_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.7"  # Secondary Capture (CBIS-DDSM)
 
@@ -124,6 +125,7 @@ class Expect:
     stored: bool = True  # False: quarantined (missing file) or left out
     path: str = ""  # the file the adapter must point at (relative to the source)
     report: bool = False
+    boxes: tuple[tuple[str, tuple[float, float, float, float]], ...] = ()  # (kind, source box), sorted
 
     def vectors(self) -> tuple[np.ndarray, np.ndarray]:
         """Expected ``(vector, known)``: option groups known one-hot, signs known 0/1, rest unknown."""
@@ -179,6 +181,40 @@ CBIS_ROWS: list[tuple[str, str, str, str, int, str, str, str, str, str]] = [
     ("calc_test", "P_00003", "LEFT", "MLO", 1, "EGGSHELL-LARGE_RODLIKE", "LINEAR-SEGMENTAL", "2", "BENIGN", "2"),
 ]
 CBIS_MISSING = {("P_00002", "R", "MLO")}  # no DICOM written: quarantined missing-file
+CBIS_SHAPE = (160, 128)  # full mammograms and their ROI masks (rows, columns); crops are 48 x 48
+
+
+def cbis_mask_box(abn: int) -> tuple[int, int, int, int]:
+    """The ROI mask rectangle ``(xmin, ymin, xmax, ymax)`` (pixel edges) of abnormality ``abn``."""
+    return 10 + 7 * (abn - 1), 50 + 5 * (abn - 1), 40 + 7 * (abn - 1), 75 + 5 * (abn - 1)
+
+
+def write_mask(path: Path, shape: tuple[int, int], box: tuple[int, int, int, int], *, patient_id: str,
+               study_uid: str, series_uid: str) -> Path:
+    """A CBIS-DDSM ROI mask: 8-bit MONOCHROME2 Secondary Capture of the full image's size, 255
+    inside ``box``, 0 elsewhere, ``SeriesDescription`` ``ROI mask images``."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    arr = np.zeros(shape, np.uint8)
+    x0, y0, x1, y1 = box
+    arr[y0:y1, x0:x1] = 255
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = SC_SOP_CLASS
+    meta.MediaStorageSOPInstanceUID = generate_uid(entropy_srcs=[str(path.name), patient_id])
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID, ds.SOPInstanceUID = SC_SOP_CLASS, meta.MediaStorageSOPInstanceUID
+    ds.Modality, ds.PatientID, ds.SeriesDescription = "MG", patient_id, "ROI mask images"
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = study_uid, series_uid
+    ds.Rows, ds.Columns = shape
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
+    ds.PixelData = arr.tobytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ds.save_as(path, enforce_file_format=True)
+    return path
 
 
 def cbis_expectations() -> dict[tuple[str, str, str], Expect]:
@@ -218,6 +254,13 @@ def cbis_expectations() -> dict[tuple[str, str, str], Expect]:
         ("P_00003", "L", "MLO"): Expect(0, "test", "MLO", "L", "2", 2, ("calc_shape.granular",
                                                                         "calc_distribution.linear_segmental")),
     }
+    # One box per row (its ROI mask rectangle); a mass row whose shape is only an asymmetry is one.
+    asym = {("P_00009", "L", "MLO"), ("P_00010", "R", "MLO")}
+    for table, patient, side, view, abn, *_ in CBIS_ROWS:
+        k = (patient, side[0], view)
+        kind = "calcification" if table.startswith("calc") else ("asymmetry" if k in asym else "mass")
+        if e[k].stored:
+            e[k].boxes = tuple(sorted((*e[k].boxes, (kind, tuple(float(v) for v in cbis_mask_box(abn))))))  # type: ignore[arg-type]
     return e
 
 
@@ -247,20 +290,27 @@ def make_cbis(root: Path, layout: str = "tcia", rows: list[tuple[Any, ...]] | No
         c_series, m_series = make_uid("cbis-crop", case, abn), make_uid("cbis-mask", case, abn)
         key = (patient, side[0], view)
         img_path = f"{case}/{study}/{series}/000000.dcm"
+        # Crop and mask are 000000/000001 of one series (TCIA); which is which varies, and the
+        # columns do not say it reliably: the mass CSVs end the ROI path with "\n", the calc CSVs
+        # the crop path, and a calc row's ROI column names 000000, which here is the crop
+        # (harshithach999/CS-5610-100 calc_case_description_train_set.csv; docs/public-datasets.md).
         crop_path = f"{case}_{abn}/{c_study}/{c_series}/000000.dcm"
-        mask_path = f"{case}_{abn}/{c_study}/{m_series}/000001.dcm\n"  # the real CSVs end some paths with \n
+        mask_path = f"{case}_{abn}/{c_study}/{c_series}/000001.dcm\n"
+        if table.startswith("calc"):
+            crop_path, mask_path = f"{case}_{abn}/{c_study}/{c_series}/000001.dcm\n", crop_path
         tables[table].append([patient, dens, side, view, str(abn), "mass" if table.startswith("mass") else
                               "calcification", f1, f2, assess, patho, "3", img_path, crop_path, mask_path])
         seed += 1
         case_dir = base / case
-        if (case_dir.exists() and any(case_dir.rglob("*.dcm"))) or (patient, side[0], view) in CBIS_MISSING:
+        if (patient, side[0], view) in CBIS_MISSING:
             continue
         lat = side[0]
+        first = not (case_dir.exists() and any(case_dir.rglob("*.dcm")))
         if layout == "tcia":
             full_p = case_dir / study / series / "000000.dcm"
             mask_p = case_dir / study / make_uid("cbis-mask-next", case) / "000000.dcm"
             crop_dir = base / f"{case}_{abn}" / c_study
-            crop_p, roi_p = crop_dir / c_series / "000000.dcm", crop_dir / m_series / "000001.dcm"
+            crop_p, roi_p = crop_dir / c_series / "000000.dcm", crop_dir / c_series / "000001.dcm"
         else:
             sdir = case_dir / f"07-20-2016-DDSM-NA-{seed:05d}"
             desc = "NA" if patient == "P_00006" else None  # non-descriptive folders: the header decides
@@ -274,17 +324,17 @@ def make_cbis(root: Path, layout: str = "tcia", rows: list[tuple[Any, ...]] | No
                              "Series Description": "full mammogram images", "Modality": "MG",
                              "Number of Images": "1",
                              "File Location": ".\\" + str(full_p.parent.relative_to(root)).replace("/", "\\")})
-        write_dicom(full_p, laterality=lat, view=view, seed=seed, style="cbis", patient_id=case,
-                    series_description="full mammogram images", study_uid=study, series_uid=series)
-        write_dicom(mask_p, laterality=lat, view=view, seed=seed + 500, style="cbis", patient_id=case,
-                    series_description="ROI mask images", study_uid=study, series_uid=make_uid("m2", case),
-                    blob=True, shape=(64, 48))
+        if first:
+            write_dicom(full_p, laterality=lat, view=view, seed=seed, style="cbis", patient_id=case,
+                        series_description="full mammogram images", study_uid=study, series_uid=series)
+            write_dicom(mask_p, laterality=lat, view=view, seed=seed + 500, style="cbis", patient_id=case,
+                        series_description="ROI mask images", study_uid=study, series_uid=make_uid("m2", case),
+                        blob=True, shape=(64, 48))
         write_dicom(crop_p, laterality=lat, view=view, seed=seed + 700, style="cbis", patient_id=f"{case}_{abn}",
                     series_description="cropped images", study_uid=c_study, series_uid=c_series, blob=True,
                     shape=(48, 48))
-        write_dicom(roi_p, laterality=lat, view=view, seed=seed + 900, style="cbis", patient_id=f"{case}_{abn}",
-                    series_description="ROI mask images", study_uid=c_study, series_uid=m_series, blob=True,
-                    shape=(64, 48))
+        write_mask(roi_p, CBIS_SHAPE, cbis_mask_box(abn), patient_id=f"{case}_{abn}", study_uid=c_study,
+                   series_uid=c_series if layout == "tcia" else m_series)
         full.setdefault(key, full_p.relative_to(root).as_posix())  # the mass copy comes first
     names = {"mass_train": ("mass_case_description_train_set.csv", MASS_HEADER),
              "calc_train": ("calc_case_description_train_set.csv", CALC_HEADER),
@@ -325,7 +375,7 @@ INBREAST_ROWS: list[tuple[str, str, str, str, str, str, str, str, str, str, str]
     ("22678694", H[2], "L", "FB", "4", "4c", "", "", "", "", ""),
     ("24055274", H[3], "R", "CC", "1", "6", "", "", "", "", "spiculated-nomass"),
     ("24055355", H[3], "R", "MLO", "1", "4b", "", "", "", "X", ""),
-    ("30011674", H[4], "L", "CC", "1", "3", "", "", "", "", ""),
+    ("30011674", H[4], "L", "CC", "     ", "3", "", "", "", "", ""),  # a space-padded ACR, as released
     ("30011698", H[4], "L", "MLO", "1", "2", "", "", "", "", ""),
 ]
 INBREAST_MISSING = {"30011698"}  # no DICOM file: quarantined missing-file
@@ -343,19 +393,53 @@ def inbreast_expectations() -> dict[str, Expect]:
             opts = ("mass_edge.spiculated",)
         elif xml == "cluster":
             opts = ("calc_distribution.clustered",)
-        e = Expect(y, "", view, side, b, int(acr), opts, signs={AD: int(dist == "X"), FAD: int(asym == "X")},
-                   stored=view != "FB" and fname not in INBREAST_MISSING, report=h == H[2])
+        boxes = tuple(sorted((kind, box) for _name, kind, box in INBREAST_XML_ROIS.get(xml, ())))
+        e = Expect(y, "", view, side, b, int(acr) if acr.strip() else -1, opts,
+                   signs={AD: int(dist == "X"), FAD: int(asym == "X")},
+                   stored=view != "FB" and fname not in INBREAST_MISSING, report=h == H[2], boxes=boxes)
         e.path = "" if view == "FB" else f"AllDICOMs/{fname}_{h}_MG_{side}_{'ML' if view == 'MLO' else view}_ANON.dcm"
         out[fname] = e
     return out
 
 
-def _plist(names: list[str]) -> str:
-    rois = "".join(f"<dict><key>Name</key><string>{n}</string><key>NumberOfPoints</key><integer>1</integer>"
-                   "<key>Point_px</key><array><string>(10.000000, 12.000000)</string></array></dict>" for n in names)
+# XML kind -> ROIs (Name, expected lesion kind, expected source box from the points of _ROI_POINTS).
+_ROI_POINTS: dict[str, list[tuple[float, float]]] = {
+    "Mass": [(40.25, 30.5), (60.75, 32.0), (58.0, 55.9), (41.0, 52.0)],  # outline -> [40, 61) x [30, 56)
+    "Spiculated Region": [(38.0, 28.0), (63.0, 29.0), (62.5, 58.2)],
+    "Calcification": [(70.6, 20.2)],  # one point: a single pixel
+    "Cluster": [(66.0, 15.0), (80.0, 15.0), (80.0, 27.0), (66.0, 27.0)],
+}
+_ROI_BOX = {"Mass": ("mass", (40.0, 30.0, 61.0, 56.0)), "Spiculated Region": ("mass", (38.0, 28.0, 64.0, 59.0)),
+            "Calcification": ("calcification", (70.0, 20.0, 71.0, 21.0)),
+            "Cluster": ("calcification", (66.0, 15.0, 81.0, 28.0))}
+_XML_NAMES = {"spiculated": ["Mass", "Spiculated Region"], "cluster": ["Cluster", "Calcification"],
+              "spiculated-nomass": ["Spiculated Region", "Calcification"]}
+INBREAST_XML_ROIS = {k: [(n, *_ROI_BOX[n]) for n in names] for k, names in _XML_NAMES.items()}
+
+
+def _plist(names: list[str], points: dict[str, list[tuple[float, float]]] | None = None) -> str:
+    """An OsiriX ROI plist as in ``AllXML`` (``Images[0].ROIs[*]`` with ``Name``, ``NumberOfPoints``,
+    ``Point_mm`` and ``Point_px`` strings ``"(x, y)"``; spec/dicom.md §3.2)."""
+    pts = points or _ROI_POINTS
+
+    def roi(i: int, n: str) -> str:
+        p = pts.get(n.strip(), [(10.0, 12.0)])
+        px = "".join(f"<string>({x:.6f}, {y:.6f})</string>" for x, y in p)
+        mm = "".join(f"<string>({0.07 * x:.6f}, {0.07 * y:.6f}, 0.000000)</string>" for x, y in p)
+        return (f"<dict><key>Area</key><real>{len(p) * 0.0049:.6f}</real><key>Center</key>"
+                "<string>(0.000000, 0.000000, 0.000000)</string><key>Dev</key><real>0</real>"
+                f"<key>IndexInImage</key><integer>{i}</integer><key>Max</key><real>0</real><key>Mean</key>"
+                f"<real>0</real><key>Min</key><real>0</real><key>Name</key><string>{n}</string>"
+                f"<key>NumberOfPoints</key><integer>{len(p)}</integer><key>Point_mm</key><array>{mm}</array>"
+                f"<key>Point_px</key><array>{px}</array><key>Total</key><real>0</real><key>Type</key>"
+                f"<integer>{15 if len(p) > 1 else 19}</integer></dict>")
+
+    rois = "".join(roi(i, n) for i, n in enumerate(names))
     return ('<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" '
             '"http://www.apple.com/DTDs/PropertyList-1.0.dtd">\n<plist version="1.0"><dict><key>Images</key><array>'
-            f"<dict><key>ImageIndex</key><integer>0</integer><key>NumberOfROIs</key><integer>{len(names)}</integer>"
+            "<dict><key>ImageHeight</key><integer>160</integer><key>ImageIndex</key><integer>0</integer>"
+            "<key>ImageWidth</key><integer>128</integer>"
+            f"<key>NumberOfROIs</key><integer>{len(names)}</integer>"
             f"<key>ROIs</key><array>{rois}</array></dict></array></dict></plist>\n")
 
 
@@ -363,7 +447,7 @@ def inbreast_table_rows(rows: list[tuple[str, ...]] | None = None, footer: bool 
     out = []
     for fname, _h, side, view, acr, br, mass, micros, dist, asym, _xml in (rows or INBREAST_ROWS):
         status = "NO ANNOTATION (NORMAL)" if br == "1" else "ANNOTATED"
-        out.append(["removed", "", side, view, "201001", fname, acr, br, mass, micros, dist, asym,
+        out.append(["removed", "removed", side, view, "201001", fname, acr, br, mass, micros, dist, asym,
                     "nódulo espiculado" if mass else "", "", status, "", ""])
     if footer:
         n = len(out)
@@ -389,10 +473,7 @@ def make_inbreast(root: Path, table: str = "csv", footer: bool = True) -> dict[s
                         view="MLO" if view in ("MLO", "FB") else view, seed=100 + i, patient_id=h)
         if xml:
             (root / "AllXML").mkdir(parents=True, exist_ok=True)
-            text = {"spiculated": _plist(["Mass", "Spiculated Region"]),
-                    "cluster": _plist(["Cluster", "Calcification"]),
-                    "spiculated-nomass": _plist(["Spiculated Region", "Calcification"]),
-                    "broken": "<plist><dict><key>Images"}[xml]
+            text = _plist(_XML_NAMES[xml]) if xml in _XML_NAMES else "<plist><dict><key>Images"
             (root / "AllXML" / f"{fname}.xml").write_text(text, encoding="utf-8")
     (root / "AllDICOMs" / "README.txt").write_text("not an image\n")
     (root / "MedicalReports").mkdir(parents=True, exist_ok=True)
@@ -404,9 +485,18 @@ def make_inbreast(root: Path, table: str = "csv", footer: bool = True) -> dict[s
             w = csv.writer(fh, delimiter=";")
             w.writerow(INBREAST_HEADER)
             w.writerows(body)
+    elif table == "xls":
+        write_xls(root / "INbreast.xls", [INBREAST_HEADER, *(xls_cells(r) for r in body)])
     else:
         pl.DataFrame(body, schema=INBREAST_HEADER, orient="row").write_excel(root / "INbreast.xlsx")
     return {"expect": inbreast_expectations()}
+
+
+def xls_cells(row: list[str]) -> list[str | float]:
+    """A table row as the released ``.xls`` types it: number cells for the numbers (File Name,
+    Acquisition date, ACR, Bi-Rads 1/2/3/5/6 and the totals), text for the rest (``4a``,
+    ``removed``, ``X``, the space-padded ACR)."""
+    return [float(v) if re.fullmatch(r"\d+", v) else v for v in row]
 
 
 # -- VinDr-Mammo -----------------------------------------------------------------------------------
@@ -414,19 +504,32 @@ VINDR_BREAST_HEADER = ["study_id", "series_id", "image_id", "laterality", "view_
                        "breast_birads", "breast_density", "split"]
 VINDR_FINDING_HEADER = [*VINDR_BREAST_HEADER[:9], "finding_categories", "finding_birads", "xmin", "ymin", "xmax",
                         "ymax", "split"]
-# study -> (split, {side: (BI-RADS, density, [findings: (categories list string, finding BI-RADS, box)])})
-VINDR_STUDIES: dict[str, tuple[str, dict[str, tuple[int, str, list[tuple[str, str, str]]]]]] = {
+# study -> (split, {side: (BI-RADS, density, [findings: (categories list string, finding BI-RADS, box,
+# expected stored lesion (kind, box clipped to the 128 x 160 image) or None: dropped)])}). Boxes are
+# floats in the original pixel frame as released (finding_annotations.csv has xmin -6.2529702186584
+# and an empty finding_birads for Skin Thickening: emrekaragh/vindr-mammo-study, docs/public-datasets.md).
+_Finding = tuple[str, str, str, "tuple[str, tuple[float, float, float, float]] | None"]
+VINDR_STUDIES: dict[str, tuple[str, dict[str, tuple[int, str, list[_Finding]]]]] = {
     "s1": ("training", {"L": (1, "B", []), "R": (1, "B", [])}),
-    "s2": ("training", {"R": (4, "C", [("['Mass', 'Architectural Distortion']", "BI-RADS 4", "120,80,200,160"),
-                                       ("['Mass']", "BI-RADS 4", "-12.5,30,60,90")]),
+    "s2": ("training", {"R": (4, "C", [
+        ("['Mass', 'Architectural Distortion']", "BI-RADS 4", "70.139892578,80.640014648,100.97998046,111.75",
+         ("mass", (70.139892578, 80.640014648, 100.97998046, 111.75))),
+        ("['Mass']", "BI-RADS 4", "-6.2529702186584,30,60.511001586,90", ("mass", (0.0, 30.0, 60.511001586, 90.0)))]),
                         "L": (2, "C", [])}),
-    "s3": ("test", {"L": (5, "D", [("['Suspicious Calcification', 'Skin Retraction']", "BI-RADS 5", "1,2,3,4"),
-                                   ("['Suspicious Lymph Node']", "BI-RADS 4", "5,6,7,8")]),
-                    "R": (3, "D", [("['Focal Asymmetry']", "BI-RADS 3", "10,10,40,40")])}),
-    "s4": ("training", {"L": (3, "A", [("['Global Asymmetry']", "BI-RADS 3", "0,0,10,10")]),
-                        "R": (4, "A", [("['Nipple Retraction', 'Asymmetry']", "BI-RADS 4", "3,3,9,9")])}),
+    "s3": ("test", {"L": (5, "D", [
+        ("['Suspicious Calcification', 'Skin Retraction']", "BI-RADS 5", "1,2,3,4", ("calcification", (1, 2, 3, 4))),
+        ("['Suspicious Lymph Node']", "BI-RADS 4", "5,6,7,8", ("other", (5, 6, 7, 8)))]),
+                    "R": (3, "D", [("['Focal Asymmetry']", "BI-RADS 3", "10,10,40,40",
+                                    ("asymmetry", (10, 10, 40, 40)))])}),
+    "s4": ("training", {"L": (3, "A", [
+        ("['Global Asymmetry']", "BI-RADS 3", "0,0,10,10", ("asymmetry", (0, 0, 10, 10))),
+        ("['Skin Thickening']", "", "100,120,140.5,170", ("other", (100, 120, 128, 160)))]),  # clipped to the image
+                        "R": (4, "A", [
+                            ("['Nipple Retraction', 'Asymmetry']", "BI-RADS 4", "3,3,9,9", ("asymmetry", (3, 3, 9, 9))),
+                            ("['Mass']", "BI-RADS 4", "130,10,150,20", None)])}),  # wholly right of the image
     "s5": ("training", {"L": (2, "B", []), "R": (1, "B", [])}),
 }
+VINDR_CLIPPED = 2 + 2 * 2  # coordinates clipped to the image, over both views
 VINDR_MISSING = {("s5", "R", "MLO")}
 
 
@@ -438,7 +541,8 @@ def vindr_expectations(birads3: str = "benign") -> dict[str, Expect]:
     for study, (split, sides) in VINDR_STUDIES.items():
         for side, (b, dens, findings) in sides.items():
             signs = {AD: 0, FAD: 0, SKIN: 0, NIPPLE: 0, LN: 0}
-            for cats, _fb, _box in findings:
+            boxes = tuple(sorted((k, tuple(float(v) for v in b)) for *_x, got in findings if got for k, b in [got]))
+            for cats, _fb, _box, _got in findings:
                 for c in re.findall(r"'([^']+)'", cats):
                     if c in sign_of:
                         signs[sign_of[c]] = 1
@@ -448,7 +552,7 @@ def vindr_expectations(birads3: str = "benign") -> dict[str, Expect]:
                 out[img] = Expect(label, "train" if split == "training" else "test", view, side, str(b),
                                   "ABCD".index(dens) + 1, signs=dict(signs),
                                   stored=(study, side, view) not in VINDR_MISSING,
-                                  path=f"images/{hexid(study)}/{img}.dicom")
+                                  path=f"images/{hexid(study)}/{img}.dicom", boxes=boxes)  # type: ignore[arg-type]
     return out
 
 
@@ -468,7 +572,7 @@ def make_vindr(root: Path) -> dict[str, Any]:
                 breast.append([*base, split])
                 if not findings:
                     finding.append([*base, "['No Finding']", "", "", "", "", "", split])
-                for cats, fb, box in findings:
+                for cats, fb, box, _got in findings:
                     finding.append([*base, cats, fb, *box.split(","), split])
                 if (study, side, view) not in VINDR_MISSING:
                     write_dicom(root / "images" / sid / f"{img}.dicom", laterality=side, view=view, seed=seed,

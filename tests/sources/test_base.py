@@ -60,7 +60,7 @@ def test_every_adapter_refuses_unknown_options_listing_the_accepted(fmt: str, tm
     msg = str(exc.value)
     assert exc.value.exit_code == 2 and "no_such_option" in msg and f"--format {fmt}" in msg
     assert all(k in msg for k in accepted) and (accepted or "accepts none" in msg)
-    want = {"cbis-ddsm": {"val_fraction"}, "vindr": {"val_fraction", "birads3"}}.get(fmt, set())
+    want = {"cbis-ddsm": {"val_fraction", "roi_boxes"}, "vindr": {"val_fraction", "birads3"}}.get(fmt, set())
     assert set(accepted) == want
 
 

@@ -20,6 +20,10 @@ def cbis(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     return root, L.make_cbis(root, request.param)
 
 
+def doc_boxes(res: Any) -> int:
+    return int(res.sources[0].manifest_mapping["lesions"]["boxes"])
+
+
 def _key(rec: Any) -> tuple[str, str, str]:
     return rec.patient_key, rec.laterality, next(iter(rec.images))
 
@@ -47,6 +51,9 @@ def test_records_match_fixture_definition(cbis: tuple[Path, dict[str, Any]]) -> 
         else:
             assert ref.rel == e.path, k  # the full mammogram, chosen by series (never the crop or mask)
             assert (root / ref.rel).is_file()
+        assert tuple(sorted((les.kind, les.box) for les in ref.lesions)) == e.boxes, k
+    assert not any("lesion box" in w for w in res.warnings)
+    assert doc_boxes(res) == sum(len(e.boxes) for e in expect.values() if e.stored)
     # P_00011's official-train image: quarantined split-conflict at its (only) table row.
     mass_train = [r for r in L.CBIS_ROWS if r[0] == "mass_train"]
     i = next(i for i, r in enumerate(mass_train) if r[1] == "P_00011")
@@ -98,7 +105,7 @@ def test_headers_only_never_pixels(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setattr(pydicom, "dcmread", spy)
     monkeypatch.setattr(pydicom.Dataset, "pixel_array", property(lambda self: pytest.fail("pixels decoded")))
-    res = CbisDdsmAdapter().read(tmp_path)
+    res = CbisDdsmAdapter().read(tmp_path, options={"roi_boxes": "no"})  # masks need their pixels
     assert res.problems == [] and calls  # the headers decided
     assert all(kw.get("stop_before_pixels") is True and kw.get("specific_tags") for kw in calls)
 
@@ -223,7 +230,58 @@ def test_table_names_and_layout_errors(small: Path, tmp_path_factory: pytest.Tem
     odd = small / "descriptions.csv"
     shutil.copy(small / "mass_case_description_train_set.csv", odd)
     probs = CbisDdsmAdapter().read(small, tables=[odd]).problems
-    assert probs and probs[0].code == "layout" and probs[0].file == "descriptions.csv"
+    assert probs and probs[0].code == "layout" and probs[0].file == "table 1"  # by position (issue 15)
     # Only some of the four tables: fine (mass train only).
     res = CbisDdsmAdapter().read(small, tables=[small / "mass_case_description_train_set.csv"])
     assert res.problems == [] and {r.split for r in res.records} <= {"train", "val"}
+
+
+def test_bad_roi_masks_are_reported_by_row_and_the_rest_goes_on(tmp_path: Path) -> None:
+    L.make_cbis(tmp_path, "tcia")
+    base = tmp_path / "CBIS-DDSM"
+    # Mass-Training P_00004 RIGHT CC abnormality 2: its mask replaced by one of the wrong size;
+    # Calc-Training P_00005 RIGHT MLO abnormality 1: its mask is not a DICOM file.
+    small = next((base / "Mass-Training_P_00004_RIGHT_CC_2").rglob("000001.dcm"))
+    L.write_mask(small, (64, 48), (1, 1, 9, 9), patient_id="x", study_uid="1.2.3", series_uid="1.2.3.4")
+    bad = next((base / "Calc-Training_P_00005_RIGHT_MLO_1").rglob("000001.dcm"))
+    bad.write_bytes(b"not a dicom file")
+    res = CbisDdsmAdapter(val_fraction=0.0).read(tmp_path)
+    assert res.problems == []
+    mass = [r for r in L.CBIS_ROWS if r[0] == "mass_train"]
+    calc = [r for r in L.CBIS_ROWS if r[0] == "calc_train"]
+    r_small = next(i for i, r in enumerate(mass) if r[1] == "P_00004" and r[4] == 2) + 2
+    r_bad = next(i for i, r in enumerate(calc) if r[1] == "P_00005" and r[3] == "MLO") + 2
+    msgs = [w for w in res.warnings if "lesion box" in w]
+    assert len(msgs) == 2
+    assert msgs[0].startswith(f"mass_case_description_train_set.csv row {r_small}: ROI mask of the wrong size")
+    assert msgs[1].startswith(f"calc_case_description_train_set.csv row {r_bad}: ROI mask unreadable")
+    got = {_key(r): r.images[next(iter(r.images))].lesions for r in res.records}
+    assert [les.box for les in got[("P_00004", "R", "CC")]] == [tuple(float(v) for v in L.cbis_mask_box(1))]
+    assert got[("P_00005", "R", "MLO")] == ()
+    assert len(got[("P_00001", "L", "CC")]) == 2  # the other images keep theirs
+
+
+def test_calc_type_na_and_density_spelling(tmp_path: Path) -> None:
+    """The released calc tables write ``NA`` (not ``N/A``) for an absent calc type and spell the
+    density column ``breast density``."""
+    L.make_cbis(tmp_path, "tcia")
+    header, rows = L.read_rows(tmp_path / "calc_case_description_train_set.csv")
+    assert header[1] == "breast density"
+    rows[0][6] = "NA"
+    L.write_rows(tmp_path / "calc_case_description_train_set.csv", header, rows)
+    res = CbisDdsmAdapter(val_fraction=0.0).read(tmp_path)
+    assert res.problems == []
+
+
+def test_many_bad_masks_are_named_up_to_a_cap_then_counted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import mvkl.sources.cbis_masks as CM
+
+    L.make_cbis(tmp_path, "tcia")
+    for p in (tmp_path / "CBIS-DDSM").glob("*_[0-9]/*/*/000001.dcm"):
+        p.write_bytes(b"broken")
+    monkeypatch.setattr(CM, "MAX_ROW_WARNINGS", 2)
+    res = CbisDdsmAdapter(val_fraction=0.0).read(tmp_path)
+    named = [w for w in res.warnings if "no lesion box for this abnormality" in w]
+    assert len(named) == 2
+    total = sum(1 for r in L.CBIS_ROWS if (r[1], r[2][0], r[3]) not in L.CBIS_MISSING)
+    assert any(w.startswith(f"... and {total - 2} more row(s)") and f"({total} in all)" in w for w in res.warnings)

@@ -122,3 +122,14 @@ def test_no_path_and_duplicates(tmp_path: Path) -> None:
     res = CsvManifestAdapter().read(tmp_path)
     codes = sorted((p.row, p.code) for p in res.problems)
     assert codes == [(3, "duplicate-id"), (4, "empty")]
+
+
+@pytest.mark.parametrize("word", ["removed", "-", "NA", "N/A", "unknown", ""])
+def test_values_that_only_mean_unknown_are_unknown(tmp_path: Path, word: str) -> None:
+    df = pl.DataFrame(_frame(density=[word, "2", word], age=[word, "51", word], birads=[word, "3", word],
+                             label=[word, "benign", word]))
+    df.write_csv(tmp_path / "manifest.csv")
+    res = CsvManifestAdapter().read(tmp_path)
+    assert res.problems == []
+    a, b = res.records[0], res.records[1]
+    assert (a.label, a.density, a.age) == (-1, -1, None) and (b.label, b.density, b.age) == (0, 2, 51.0)

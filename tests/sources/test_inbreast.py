@@ -33,6 +33,8 @@ def _check(records: list[Any], expect: dict[str, Any], root: Path) -> None:
         if k not in L.INBREAST_MISSING:
             assert rec.images[e.view].rel == e.path
         assert bool(rec.report) == e.report, k
+        got_boxes = tuple(sorted((les.kind, les.box) for les in rec.images[e.view].lesions))
+        assert got_boxes == e.boxes, k
     # The 16-hex file-name field groups a patient's views.
     for fname, h, *_ in L.INBREAST_ROWS:
         if fname in got and fname not in L.INBREAST_MISSING:
@@ -56,6 +58,65 @@ def test_records_match_fixture_definition(inb: tuple[Path, dict[str, Any]]) -> N
     assert doc["table"]["footer_rows_skipped"] == 2  # type: ignore[index]
     rep = next(r for r in res.records if r.report)
     assert "Nódulo espiculado" in rep.report and "\n" not in rep.report  # cp1252 decoded, lines joined
+
+
+def test_real_xls_with_removed_fields_and_footer(tmp_path: Path) -> None:
+    """The released INbreast.xls: BIFF8, numbers typed as numbers, ``removed`` in Patient ID and
+    age, a space-padded ACR, two footer rows of totals."""
+    fx = L.make_inbreast(tmp_path, table="xls")
+    assert (tmp_path / "INbreast.xls").read_bytes()[:8] == bytes.fromhex("D0CF11E0A1B11AE1")  # OLE2, not xlsx
+    res = InbreastAdapter().read(tmp_path)
+    assert res.problems == []
+    _check(res.records, fx["expect"], tmp_path)
+    doc = res.sources[0].manifest_mapping
+    assert doc["table"]["footer_rows_skipped"] == 2  # type: ignore[index]
+    n = sum(1 for r in L.INBREAST_ROWS)
+    assert doc["unknown_values"] == {"ACR": 1, "Patient ID": n, "Patient age": n}
+
+
+@pytest.mark.parametrize("word", ["removed", "-", "NA", "N/A", "unknown", "", "  "])
+def test_values_that_only_mean_unknown_are_unknown(src: Path, word: str) -> None:
+    def edit(h: list[str], rows: list[list[str]]) -> tuple[list[str], list[list[str]]]:
+        for r in rows[:3]:
+            r[1] = r[6] = r[7] = r[4] = word  # age, ACR, Bi-Rads, Acquisition date
+        return h, rows
+
+    _rewrite(src, edit)
+    res = InbreastAdapter().read(src)
+    assert res.problems == []
+    first = [r for r in res.records if r.row.row in (2, 3, 4)]
+    assert len(first) == 3
+    assert all(r.age is None and r.density == -1 and r.birads == "" and r.label == -1 for r in first)
+    unknown = res.sources[0].manifest_mapping["unknown_values"]
+    assert unknown["Bi-Rads"] == 3 and unknown["Acquisition date"] == 3  # type: ignore[index]
+
+
+def test_lesion_boxes_and_malformed_xml(src: Path) -> None:
+    res = InbreastAdapter().read(src)
+    boxes = {r.lump_key: r.images[next(iter(r.images))].lesions for r in res.records}
+    mass = next(les for les in boxes["20586908"] if les.kind == "mass" and len(les.polygon) == 4)
+    assert mass.box == (40.0, 30.0, 61.0, 56.0) and mass.polygon[0] == (40.75, 31.0)
+    assert res.sources[0].manifest_mapping["table"]["lesion_boxes"] == sum(  # type: ignore[index]
+        len(e.boxes) for e in L.inbreast_expectations().values() if e.view != "FB")
+    # A point that is not "(x, y)": a warning naming the row and the file; the image stays, unboxed.
+    xml = src / "AllXML" / "53587663.xml"
+    xml.write_text(xml.read_text(encoding="utf-8").replace("(66.000000, 15.000000)", "(66.0; 15.0)"),
+                   encoding="utf-8")
+    res = InbreastAdapter().read(src)
+    assert res.problems == []
+    row = next(i + 2 for i, r in enumerate(L.INBREAST_ROWS) if r[0] == "53587663")
+    assert any(f"row {row}: its AllXML annotation is malformed" in w and "ROI 0" in w for w in res.warnings)
+    assert not any("53587663" in w for w in res.warnings)  # the File Name is an identifier
+    rec = next(r for r in res.records if r.lump_key == "53587663")
+    assert rec.images["CC"].lesions == ()
+
+
+def test_bad_acquisition_date_is_an_error(src: Path) -> None:
+    _rewrite(src, lambda h, rows: (h, [r[:4] + (["2010-01"] if i == 1 else [r[4]]) + r[5:]
+                                       for i, r in enumerate(rows)]))
+    probs = InbreastAdapter().read(src).problems
+    assert [(p.row, p.column, p.code) for p in probs] == [(3, "Acquisition date (E)", "value")]
+    assert "2010-01" not in str(probs[0])
 
 
 def test_xlsx_without_footer_and_numeric_birads(tmp_path: Path) -> None:
@@ -138,3 +199,26 @@ def test_mass_column_trailing_space_is_found_and_optional_flags(src: Path) -> No
     assert res.problems == []
     for r in res.records:
         assert not r.known[26] and not r.known[27]
+
+
+@pytest.mark.parametrize("table", ["xls", "csv"])
+def test_the_release_tables_ingest_with_images_labels_and_boxes(tmp_path: Path, table: str) -> None:
+    """Done-when of issue 16: INbreast with ``removed`` fields ingests from the .xls and the .csv."""
+    from mvkl.ingest.pipeline import IngestOptions, run_ingest
+    from mvkl.store import Store, check_store
+
+    fx = L.make_inbreast(tmp_path / "src", table=table)
+    doc = run_ingest(IngestOptions(source=tmp_path / "src", out=tmp_path / "s.h5", format="inbreast",
+                                   image_size=32, key_file=tmp_path / "k", quiet=True))
+    stored = [e for e in fx["expect"].values() if e.stored]
+    assert doc["images"]["ingested"] == len(stored)
+    assert doc["quarantined_by_reason"] == {"missing-file": 1, "no-images": 1, "unsupported-view": 1}
+    assert check_store(tmp_path / "s.h5") == []
+    with Store(tmp_path / "s.h5") as st:
+        assert sorted(int(v) for v in st.lumps["label"]) == sorted(e.label for e in stored)
+        les = st.lesions()
+        kinds = sorted(st.lesion_kinds[int(k)] for k in les["kind"])
+        want = sorted(k for e in stored for k, _ in e.boxes)
+        assert kinds == want  # every XML ROI of a stored image, none lost
+        assert np.all(les["box"][:, 2] > les["box"][:, 0]) and np.all(les["box"][:, 3] > les["box"][:, 1])
+        assert np.all((les["box"] >= 0) & (les["box"] <= 32))

@@ -36,7 +36,10 @@ def test_records_match_fixture_definition(vin: tuple[Path, dict[str, Any]], bira
         assert rec.images[e.view].rel == e.path and rec.patient_key == rec.exam_key == L.hexid(
             next(s for s in L.VINDR_STUDIES if L.hexid(s) == rec.patient_key))
         assert np.array_equal(rec.known, known) and np.array_equal(rec.manifest * rec.known, vec), k
-    assert any("2 negative" in w for w in res.warnings)
+        assert tuple(sorted((les.kind, les.box) for les in rec.images[e.view].lesions)) == e.boxes, k
+    assert any(f"{L.VINDR_CLIPPED} finding box coordinate(s) outside the image clipped" in w for w in res.warnings)
+    outside = [w for w in res.warnings if "wholly outside the image" in w]
+    assert len(outside) == 2 and all(w.startswith("finding_annotations.csv row ") for w in outside)
     pol = res.sources[0].manifest_mapping["label_policy"]
     assert ("3" in pol["unknown"]) == (birads3 == "unknown")  # type: ignore[index]
 
@@ -145,3 +148,21 @@ def test_other_views_are_left_out_as_quarantine_entries(src: Path) -> None:
         (t, 4, "XCCL", "unsupported-view"), (t, 7, "other", "unsupported-view")]
     assert all("lateral" not in x.detail for x in res.left_out)
     assert len(res.records) == 4 * len(L.VINDR_STUDIES) - 2
+
+
+def test_malformed_boxes_are_reported_and_the_rest_goes_on(tmp_path: Path) -> None:
+    L.make_vindr(tmp_path)
+    header, rows = L.read_rows(tmp_path / "finding_annotations.csv")
+    xi = header.index("xmin")
+    boxed = [i for i, r in enumerate(rows) if r[xi]]
+    a, b = boxed[0], boxed[1]
+    rows[a][xi], rows[a][xi + 2] = "50", "40"  # xmax < xmin
+    rows[b][xi + 3] = ""  # only 3 of the 4 coordinates
+    L.write_rows(tmp_path / "finding_annotations.csv", header, rows)
+    res = VindrAdapter(val_fraction=0.0).read(tmp_path)
+    assert res.problems == []
+    assert any(w.startswith(f"finding_annotations.csv row {a + 2}: finding box has xmax <= xmin") for w in res.warnings)
+    assert any(w.startswith(f"finding_annotations.csv row {b + 2}: finding box with only 3") for w in res.warnings)
+    n = sum(len(r.images[v].lesions) for r in res.records for v in r.images)
+    want = sum(len(e.boxes) for e in L.vindr_expectations().values()) - 2
+    assert n == want  # the two bad boxes dropped, every other box kept

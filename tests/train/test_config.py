@@ -1,4 +1,4 @@
-"""Configuration: presets against paper Appendix A / spec §9, TOML overrides, validation, fingerprint."""
+"""Configuration: presets against paper Appendix A, TOML overrides, validation, fingerprint."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Warm-up + cosine against the released code's chained LinearLR + CosineAnnealingLR (spec §6)."""
+"""Warm-up + cosine against the released code's chained LinearLR + CosineAnnealingLR (B14)."""
 
 from __future__ import annotations
 

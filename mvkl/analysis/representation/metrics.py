@@ -5,7 +5,7 @@
 * uniformity = ``log E`` over distinct pairs ``i < j`` of ``exp(−t ‖f(x_i) − f(x_j)‖²)`` (t = 2).
 
 Both assume L2-normalised embeddings (mvkl's projector output is); lower is better for both.
-The paper reports no scalar values (method.md §8); mvkl adds them next to Fig. 8's panels.
+The paper reports no scalar values; mvkl adds them next to Fig. 8's panels.
 :func:`uniformity` works in row chunks with a running log-sum-exp, so memory stays
 O(chunk × n) and large n neither overflows nor underflows.
 

@@ -1,5 +1,5 @@
 """Alignment and uniformity of the shared embedding space (paper Sec. 5.11, Fig. 8; Wang & Isola,
-2020; method.md §8) on the test split of a store.
+2020) on the test split of a store.
 
 Positive pairs (alignment = E‖f(x) − f(y)‖², lower is better):
 

@@ -1,4 +1,4 @@
-"""Cross-modal retrieval in the shared embedding space (paper Sec. 5.7, Fig. 4; method.md §8).
+"""Cross-modal retrieval in the shared embedding space (paper Sec. 5.7, Fig. 4).
 
 * :func:`cosine_topk`: nearest keys of each query by cosine similarity (the distance used in
   pretraining). Embeddings are expected to be L2-normalised (the projector ends with an L2

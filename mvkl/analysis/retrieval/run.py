@@ -1,5 +1,5 @@
 """Retrieval in the shared space: image → report (paper Sec. 5.7, Fig. 4) and image →
-manifestations (Table 8), from a ViKL model and a store (method.md §8, B47).
+manifestations (Table 8), from a ViKL model and a store (docs/fidelity.md, B47).
 
 Each function comes in two layers: ``*_from_embeddings`` is pure numpy on given embeddings and
 calls the library (:mod:`mvkl.analysis.retrieval.metrics`, :mod:`mvkl.evaluation.manifest_estimation`);

@@ -1,4 +1,4 @@
-"""Downstream evaluation protocols (paper Sec. 5.1-5.10, spec method.md §7-§9): linear probe (LP),
+"""Downstream evaluation protocols (paper Sec. 5.1-5.10): linear probe (LP),
 linear evaluation (LE), fine-tuning (FT), with calibration, and the cross-dataset (Table 4) and
 data-fraction (Fig. 5) benchmarks.
 

@@ -2,7 +2,7 @@
 and ``mvkl cam``).
 
 Module: :class:`Classifier` = image encoder (:class:`mvkl.models.ImageEncoder`: ResNet trunk
-with the input normalisation inside) + ``head = Linear(feature_dim, 2)`` (spec §3.5).
+with the input normalisation inside) + ``head = Linear(feature_dim, 2)``.
 ``logits(x)`` gives ``(B, 2)``; ``forward(x)`` gives the malignant probability
 ``softmax(logits)[:, 1]``, shape ``(B,)``. Input: ``(B, 1, H, W)`` float in [0, 1] (or uint8),
 ``H = W = card["image_size"]``: the module does not resize; callers resize with

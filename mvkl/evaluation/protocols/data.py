@@ -1,10 +1,10 @@
 """The downstream task's data: labelled images of each split, and their data loaders.
 
-Task (paper Sec. 5.2, spec §7.1): benign/malignant classification of **whole single-view
+Task (paper Sec. 5.2): benign/malignant classification of **whole single-view
 images**. Every image of a split is a sample (an image that shows a malignant lump is malignant,
 ``/images/label``); images with label −1 (unknown) are excluded and counted. Validation and test
 images go through the deterministic evaluation transform (:class:`mvkl.torchdata.EvalTransform`);
-training images through the pretraining augmentation (:class:`mvkl.torchdata.TrainAugment`, spec §2.6),
+training images through the pretraining augmentation (:class:`mvkl.torchdata.TrainAugment`),
 keyed by ``(seed, step, position)`` so that a run does not depend on the number of workers.
 
 Every split must hold both classes (the AUC, early stopping and operating points need them):

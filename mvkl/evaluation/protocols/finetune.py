@@ -1,4 +1,4 @@
-"""Linear evaluation (LE) and fine-tuning (FT): one trainer (paper Sec. 5.1, App. A; spec §7.2-7.3).
+"""Linear evaluation (LE) and fine-tuning (FT): one trainer (paper Sec. 5.1, App. A).
 
 Model: :class:`~.classifier.Classifier` = encoder + ``Linear(feature_dim, 2)``, softmax
 cross-entropy; the score is ``softmax[:, 1]``.

@@ -1,4 +1,4 @@
-"""Linear probe (LP, paper Sec. 5.1, Appendix A; spec §7.4): logistic regression on frozen features.
+"""Linear probe (LP, paper Sec. 5.1, Appendix A): logistic regression on frozen features.
 
 * Features: the pooled trunk output of the frozen encoder in eval mode, deterministic evaluation
   transform (:func:`.features.extract_features`), extracted **once** per run and shared by all
@@ -12,7 +12,7 @@
   (ImageNet and contrastive trunks differ by orders of magnitude), and L-BFGS often stops at
   ``max_iter`` before converging.
 * Source of variance over seeds (the paper reports LP mean ± std although L-BFGS on fixed
-  features is deterministic; spec §7.4, B47): with ``lp_variance = "bootstrap"`` (default) seed
+  features is deterministic; docs/fidelity.md, B47): with ``lp_variance = "bootstrap"`` (default) seed
   ``s`` fits on a stratified bootstrap resample of the training images (each class resampled with
   replacement, class counts kept; numpy ``SeedSequence([s, ...])``), so the std measures how much
   the probe depends on the training sample. With ``"none"`` one deterministic fit on the whole

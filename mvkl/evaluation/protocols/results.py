@@ -34,7 +34,7 @@ __all__ = ["LP_VARIANCE_NOTE", "PREDICTION_COLUMNS", "read_predictions", "render
 PREDICTION_COLUMNS = ("seed", "split", "image_id", "view", "laterality", "label", "score")
 LP_VARIANCE_NOTE = {
     "bootstrap": "LP variance over seeds: each seed fits the probe on a seeded stratified bootstrap resample of the "
-                 "training images (features are fixed; spec §7.4).",
+                 "training images (features are fixed).",
     "none": "LP variance over seeds: none (one deterministic fit on fixed features); the bootstrap CI of the test "
             "AUC is the uncertainty.",
 }

@@ -11,7 +11,7 @@ import pytest
 
 from mvkl.evaluation.protocols.crossdataset import render_cross_table, unique_names
 
-TINY = ("--setting", "tiny", "--seeds", "2", "--epochs", "1", "--image-size", "32", "--workers", "0",
+TINY = ("--preset", "tiny", "--seeds", "2", "--epochs", "1", "--image-size", "32", "--workers", "0",
         "--device", "cpu")
 
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from mvkl.evaluation.protocols.datafraction import render_fraction_table
 
-TINY = ("--setting", "tiny", "--seeds", "2", "--epochs", "1", "--image-size", "32", "--workers", "0",
+TINY = ("--preset", "tiny", "--seeds", "2", "--epochs", "1", "--image-size", "32", "--workers", "0",
         "--device", "cpu")
 
 

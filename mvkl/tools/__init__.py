@@ -1,0 +1,1 @@
+"""Developer tools that read the package itself (no torch, no data): :mod:`mvkl.tools.layers`."""
