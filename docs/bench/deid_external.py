@@ -20,8 +20,8 @@ from collections.abc import Callable
 import numpy as np
 
 from mvkl.deid.bench import Planted, evaluate, make_corpus
+from mvkl.deid.scrub import scrub_report
 from mvkl.deid.strict import strict_report
-from mvkl.dicom.scrub import scrub_report
 from mvkl.manifest import schema as manifest_schema
 from mvkl.synth.narratives import ReportFacts, write_report
 

@@ -13,7 +13,7 @@ import typer
 
 from mvkl.cli.common import JsonOpt, QuietOpt, command, emit, example, print_json
 from mvkl.deid.bench import evaluate, make_corpus
-from mvkl.dicom.scrub import scrub_counts
+from mvkl.deid.scrub import scrub_counts
 from mvkl.errors import InputError
 
 __all__ = ["register"]
@@ -108,8 +108,8 @@ def register_bench(bench_app: typer.Typer) -> None:
         """Scrubber recall (no surviving fragment) and clinical-word retention: dev and held-out corpora, the
         held-out one also as ingest joins its lines and with --report-scrub strict."""
         from mvkl.deid.battery import battery_recall
+        from mvkl.deid.scrub import scrub_report
         from mvkl.deid.strict import strict_report
-        from mvkl.dicom.scrub import scrub_report
         from mvkl.sources.base import normalize_report
 
         held_out = make_corpus(n, seed=1, templates="all")

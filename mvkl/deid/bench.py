@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mvkl.dicom.scrub import scrub_report
+from mvkl.deid.scrub import scrub_report
 
 __all__ = ["Planted", "evaluate", "make_corpus"]
 

@@ -1,4 +1,4 @@
-"""The pattern rules of the report scrubber (:mod:`mvkl.dicom.scrub`, issue 15): vocabularies, name,
+"""The pattern rules of the report scrubber (:mod:`mvkl.deid.scrub`, issue 15): vocabularies, name,
 label, date, phone, ID, address and institution patterns, and the checks that trim or reject a match.
 
 Each :class:`Rule` has a kind (the placeholder), a priority (lower wins an overlap), the languages
@@ -277,7 +277,7 @@ def _is_cjk(s: str) -> bool:
     return bool(re.search(f"[{_CJK}]", s))
 
 
-# public names for mvkl.dicom.scrub and mvkl.deid.strict
+# public names for mvkl.deid.scrub and mvkl.deid.strict
 Rule = _Rule
 RULES = _RULES
 CJK = _CJK

@@ -1,7 +1,7 @@
 """``--report-scrub strict``: drop every sentence that still holds a proper-noun-like token (issue 15).
 
 For sites whose policy prefers losing text to leaking it. The report is first scrubbed as usual
-(:func:`mvkl.dicom.scrub.scrub_report`); then each sentence (ended by 。！？；!?; a period before
+(:func:`mvkl.deid.scrub.scrub_report`); then each sentence (ended by 。！？；!?; a period before
 a space, or a line break) is dropped whole when, placeholders removed, it contains:
 
 * a Latin word with a capital letter that is not the sentence's first word and not in the
@@ -26,7 +26,7 @@ from collections.abc import Iterable
 
 from mvkl.deid.rules import CLINICAL_LATIN as _CLINICAL_LATIN
 from mvkl.deid.rules import NAME_END as _NAME_END
-from mvkl.dicom.scrub import scrub_counts
+from mvkl.deid.scrub import scrub_counts
 
 __all__ = ["STRICT_KIND", "proper_noun_like", "strict_counts", "strict_filter", "strict_report"]
 
@@ -131,7 +131,7 @@ def strict_filter(scrubbed: str) -> tuple[str, int]:
 
 
 def strict_counts(text: str, identifiers: Iterable[str] = (), lang: str = "auto") -> tuple[str, dict[str, int]]:
-    """:func:`mvkl.dicom.scrub.scrub_counts`, then :func:`strict_filter`; dropped sentences are
+    """:func:`mvkl.deid.scrub.scrub_counts`, then :func:`strict_filter`; dropped sentences are
     counted under ``"sentence"``."""
     clean, counts = scrub_counts(text, identifiers, lang)
     clean, dropped = strict_filter(clean)
@@ -141,6 +141,6 @@ def strict_counts(text: str, identifiers: Iterable[str] = (), lang: str = "auto"
 
 
 def strict_report(text: str, identifiers: Iterable[str] = (), lang: str = "auto") -> tuple[str, int]:
-    """Same signature as :func:`mvkl.dicom.scrub.scrub_report`: (text, spans replaced + sentences dropped)."""
+    """Same signature as :func:`mvkl.deid.scrub.scrub_report`: (text, spans replaced + sentences dropped)."""
     clean, counts = strict_counts(text, identifiers, lang)
     return clean, sum(counts.values())

@@ -39,7 +39,7 @@ _WHERE = {
     "deid_profile": "deid",
     "key_fingerprint": "deid",
     "load_or_create_key": "deid",
-    "scrub_report": "scrub",
+    "scrub_report": "mvkl.deid.scrub",  # report text is scrubbed in mvkl.deid (dicom → deid, never back)
     "SafeHeader": "header",
     "collect_identifiers": "header",
     "safe_header": "header",
@@ -50,17 +50,17 @@ _WHERE = {
 }
 
 if TYPE_CHECKING:
+    from mvkl.deid.scrub import scrub_report
     from mvkl.dicom.deid import DEID_PROFILE, Pseudonymizer, deid_profile, key_fingerprint, load_or_create_key
     from mvkl.dicom.header import SafeHeader, collect_identifiers, safe_header
     from mvkl.dicom.load import PixelPolicy, ProcessedImage, bench_load, load_image
-    from mvkl.dicom.scrub import scrub_report
 
 
 def __getattr__(name: str) -> Any:
     mod = _WHERE.get(name)
     if mod is None:
         raise AttributeError(f"module 'mvkl.dicom' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"mvkl.dicom.{mod}"), name)
+    value = getattr(importlib.import_module(mod if "." in mod else f"mvkl.dicom.{mod}"), name)
     globals()[name] = value
     return value
 

@@ -213,7 +213,7 @@ def deid_profile(age_kept: bool = True) -> dict[str, Any]:
         "burned_in_annotation_policy": "quarantine BurnedInAnnotation YES unless explicitly allowed",
         "pseudonyms": "HMAC-SHA256(secret key, kind + 0x1f + raw id), 16 hex characters; key kept outside "
                       "the store, only its fingerprint recorded",
-        "reports": "scrubbed by mvkl.dicom.scrub (header identifiers of the study; names, addresses, "
+        "reports": "scrubbed by mvkl.deid.scrub (header identifiers of the study; names, addresses, "
                    "institutions, dates, times, phone numbers, IDs, e-mails, ages over 89; rule-based, best "
                    "effort beyond the header identifiers; ingest.report_scrub says whether strict mode dropped "
                    "sentences with proper-noun-like tokens)",

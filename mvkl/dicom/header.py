@@ -19,7 +19,7 @@ position prefix (``LCC``) -> tokens in Series Description / Protocol Name (``L C
 
 :func:`collect_identifiers` is the opposite: every identifying string of the header (names and
 their components, IDs, accession number, institution, MRN-like numbers anywhere), walking nested
-sequences and private elements. Its result only feeds :func:`mvkl.dicom.scrub.scrub_report`.
+sequences and private elements. Its result only feeds :func:`mvkl.deid.scrub.scrub_report`.
 """
 
 from __future__ import annotations

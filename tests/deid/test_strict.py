@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from mvkl.deid.bench import evaluate, make_corpus
+from mvkl.deid.scrub import scrub_report
 from mvkl.deid.strict import proper_noun_like, strict_counts, strict_filter, strict_report
-from mvkl.dicom.scrub import scrub_report
 from mvkl.manifest import schema as manifest_schema
 from mvkl.synth.narratives import ReportFacts, write_report
 

@@ -1,4 +1,4 @@
-"""Report scrubbing for Chinese and English radiology reports (spec/dicom.md §1.5.6).
+"""Report scrubbing for Chinese and English radiology reports (docs/deidentification.md, "Reports").
 
 ``scrub_report(text, identifiers, lang)`` replaces every identifying span with a typed
 placeholder and returns the new text and the number of spans replaced. Placeholders (one scheme

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from mvkl.deid.scrub import PLACEHOLDERS
 from mvkl.dicom import scrub_report
-from mvkl.dicom.scrub import PLACEHOLDERS
 from mvkl.manifest import schema as manifest_schema
 from mvkl.synth.narratives import ReportFacts, write_report
 
