@@ -128,7 +128,11 @@ def register(root: typer.Typer) -> None:
         glance: Annotated[bool, typer.Option(
             "--glance", help="Also classify benign/malignant from the reports and from the manifestations "
                              "(linear models, train -> test split; paper Table 3).")] = False,
-        seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the --glance fits and CIs.")] = 0,
+        option_sheets: Annotated[Path | None, typer.Option(
+            "--option-sheets", help="Write one PNG per manifestation group into this folder: a row per option "
+                                    "with the images of lumps that have it (does each option show?).")] = None,
+        seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the --glance fits and CIs and of the "
+                                          "lumps drawn on the sheets.")] = 0,
         json_out: JsonOpt = False,
         quiet: QuietOpt = False,
     ) -> None:
@@ -142,6 +146,10 @@ def register(root: typer.Typer) -> None:
         doc = describe_store(store)
         if preview is not None:
             doc["preview"] = {"path": display_path(preview), "images": preview_sheet(store, preview, n_preview)}
+        if option_sheets is not None and "lumps" in doc:
+            from mvkl.store.sheets import option_sheets as write_sheets
+
+            doc["option_sheets"] = write_sheets(store, option_sheets, seed=seed)
         if glance and "lumps" in doc:
             from mvkl.analysis.glance import glance as run_glance
 
