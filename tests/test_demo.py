@@ -27,13 +27,16 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]
 
 
 def test_every_stage_ran(demo: tuple[Path, dict[str, Any], Any]) -> None:
+    from mvkl.demo import DEMO_ROWS
     from mvkl.evaluation.method.rows import ROWS
 
     out, s, _ = demo
     m = s["method"]
     assert m["seeds"] == s["options"]["seeds"] == 2
     got = {(r["row"], r["protocol"]) for r in m["rows"]}
-    for name, row in ROWS.items():
+    assert {r["row"] for r in m["rows"]} == set(DEMO_ROWS)
+    for name in DEMO_ROWS:
+        row = ROWS[name]
         protos = {"ft"} if row.kind == "supervised" else {"lp", "le"} | ({"zs"} if row.aligned else set())
         assert {(name, p) for p in protos} <= got, name
         for p in protos:
@@ -88,8 +91,9 @@ def test_report_links_existing_figures_and_holds_no_identifier(demo: tuple[Path,
     assert where == sorted(where)  # the ablation table and chart open the report
     first = report[where[0]:where[1]]
     assert "![ablation chart](method/method.png)" in first and "What the figures show" in first
-    for row in ("random", "supervised", "image-only", "image+report", "image+manifest", "vikl-none",
-                "vikl-robinson", "vikl-manineg"):
+    from mvkl.demo import DEMO_ROWS
+
+    for row in DEMO_ROWS:
         assert f"| {row} |" in first
     links = re.findall(r"\]\(([^)]+)\)", report)
     pngs = [link for link in links if link.endswith(".png")]

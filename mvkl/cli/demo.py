@@ -25,9 +25,12 @@ def register(root: typer.Typer) -> None:
         quick: Annotated[bool, typer.Option(
             "--quick", help="Smaller everything: a smoke test (about 2 min on 2 CPU cores).")] = False,
         steps: Annotated[int | None, typer.Option("--steps", min=2, help="Pretraining steps per row and seed "
-                                                  "(default 150; 10 with --quick).")] = None,
+                                                  "(default 120; 5 with --quick).")] = None,
         seeds: Annotated[int | None, typer.Option("--seeds", min=1, help="Seeds of the method benchmark "
                                                   "(default 3; 2 with --quick).")] = None,
+        rows: Annotated[str | None, typer.Option("--rows", help="Rows of the method benchmark, comma-separated, "
+                                                 "or 'all' (default: random, supervised, image-only, vikl-none, "
+                                                 "vikl-robinson, vikl-manineg).")] = None,
         seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of every random choice.")] = 0,
         force: Annotated[bool, typer.Option("--force", help="Replace a non-empty output folder.")] = False,
         verbose: Annotated[bool, typer.Option("--verbose", help="Show each step's own progress and logs.")] = False,
@@ -43,7 +46,7 @@ def register(root: typer.Typer) -> None:
         from mvkl.log import stdout_console
 
         s = run_demo(DemoOptions(out=out, exams=exams, quick=quick, seed=seed, force=force, verbose=verbose,
-                                 steps=steps, seeds=seeds), quiet=quiet)
+                                 steps=steps, seeds=seeds, **({"rows": rows} if rows else {})), quiet=quiet)
 
         def render() -> None:
             from mvkl.evaluation.method.findings import findings

@@ -112,8 +112,8 @@ def render_report(s: dict[str, Any], out: Path) -> str:
         "",
     ]
     clf = s.get("classifier") or {}
-    figs = [_link(Path(str(clf.get("out"))) / f, out, f.split(".")[0]) for f in ("roc.png", "reliability.png")
-            if f in (clf.get("files") or [])]
+    figs = [_link(out / str(clf.get("out")) / f, out, f.split(".")[0]) for f in ("roc.png", "reliability.png")
+            if (out / str(clf.get("out")) / f).is_file()]
     parts += ["## 3. Saved classifier and calibration", "",
               f"LE of {clf.get('model')} with the classifier saved (for Grad-CAM and `mvkl predict`): test AUC "
               f"{_f(clf.get('auc'))}, ECE {_f(clf.get('ece'))} (paper Sec. 5.10: bins with fewer than 10 samples "

@@ -31,7 +31,12 @@ from typing import Any
 from mvkl.errors import InputError
 from mvkl.fsutil import atomic_write_json, atomic_write_text, display_path
 
-__all__ = ["DemoOptions", "run_demo"]
+__all__ = ["DEMO_ROWS", "DemoOptions", "run_demo"]
+
+#: The method-benchmark rows the demo runs by default: what its targets need (the image ceiling,
+#: random init, image-only, ViKL with each kind of hard negatives) in about 10 minutes on 2 CPU cores.
+#: ``--rows all`` adds image+report and image+manifest (paper Table 5), about 6 minutes more.
+DEMO_ROWS = ("random", "supervised", "image-only", "vikl-none", "vikl-robinson", "vikl-manineg")
 
 
 @dataclass
@@ -46,6 +51,8 @@ class DemoOptions:
     verbose: bool = False
     steps: int | None = None
     seeds: int | None = None
+    rows: str = ",".join(DEMO_ROWS)  # rows of the method benchmark (`all`: the eight of mvkl bench method)
+    views: str = "lesion:2.0"  # a square of 2 × the lesion's size: at 48 px the lesion spans half the crop
     commands: list[str] = field(default_factory=list)
 
     @property
@@ -58,11 +65,11 @@ class DemoOptions:
 
     @property
     def store_size(self) -> int:
-        return 64
+        return 48
 
     @property
     def pretrain_steps(self) -> int:
-        return self.steps if self.steps is not None else (10 if self.quick else 150)
+        return self.steps if self.steps is not None else (5 if self.quick else 120)
 
     @property
     def n_seeds(self) -> int:
@@ -141,8 +148,8 @@ def _data(opts: DemoOptions, out: Path, st: _Steps, s: dict[str, Any], quiet: bo
     with st.step("de-identify and crop lesion views into one HDF5 store"):
         s["ingest"] = run_ingest(IngestOptions(
             source=data, out=store, format="mvkl", image_size=opts.store_size, key_file=out / "pseudonym.key",
-            seed=seed, views="lesion", workers=max(1, min(4, os.cpu_count() or 1)), quiet=quiet or not opts.verbose))
-        _cmd(opts, out, "ingest", data, "--format", "mvkl", "--out", store, "--views", "lesion", "--image-size",
+            seed=seed, views=opts.views, workers=max(1, min(4, os.cpu_count() or 1)), quiet=quiet or not opts.verbose))
+        _cmd(opts, out, "ingest", data, "--format", "mvkl", "--out", store, "--views", opts.views, "--image-size",
              opts.store_size, "--key-file", out / "pseudonym.key", "--seed", seed)
     with st.step("describe the store"):
         s["info"] = describe_store(store)
@@ -168,15 +175,17 @@ def _data(opts: DemoOptions, out: Path, st: _Steps, s: dict[str, Any], quiet: bo
 
 def _method(opts: DemoOptions, out: Path, store: Path, st: _Steps, s: dict[str, Any]) -> dict[str, Any]:
     """Stage 6: the method benchmark (paper Tables 5 and 6) on the lesion store."""
-    from mvkl.evaluation.method import MethodBenchOptions, run_method_bench, write_report
+    from mvkl.evaluation.method import MethodBenchOptions, parse_rows, run_method_bench, write_report
 
-    mo = MethodBenchOptions(preset="tiny", seeds=opts.n_seeds, steps=opts.pretrain_steps,
+    rows = parse_rows(opts.rows)
+    mo = MethodBenchOptions(preset="tiny", seeds=opts.n_seeds, steps=opts.pretrain_steps, rows=rows,
                             n_boot=200 if opts.quick else 1000)
-    with st.step(f"method benchmark: 8 rows × {opts.n_seeds} seeds, {opts.pretrain_steps} pretraining steps each"):
+    with st.step(f"method benchmark: {len(rows)} rows × {opts.n_seeds} seeds, {opts.pretrain_steps} "
+                 "pretraining steps each"):
         doc = run_method_bench(store, out / "method", mo, on_step=st.say)
         doc["files"] = write_report(doc, str(out / "method"))
         _cmd(opts, out, "bench", "method", store, "--out", out / "method", "--seeds", opts.n_seeds, "--steps",
-             opts.pretrain_steps)
+             opts.pretrain_steps, "--rows", ",".join(r.name for r in rows))
     s["method"] = doc
     return doc
 
@@ -194,7 +203,7 @@ def _analysis(opts: DemoOptions, out: Path, store: Path, st: _Steps, s: dict[str
         cfg = resolve_config("le", "tiny", seeds=1, workers=0, save_model=True)
         res = run_eval(str(run), store, cfg, out_dir=where).doc
         agg = res.get("aggregate", {})
-        s["classifier"] = {"protocol": "le", "model": "ViKL (manineg), seed 0", "out": display_path(where),
+        s["classifier"] = {"protocol": "le", "model": "ViKL (manineg), seed 0", "out": "eval/manineg-le",
                            "auc": agg.get("test.auc", {}).get("mean"),
                            "ece": agg.get("calibration.ece_paper", {}).get("mean"),
                            "ece_all_bins": agg.get("calibration.ece_all_bins", {}).get("mean"),
@@ -222,8 +231,8 @@ def run_demo(opts: DemoOptions, quiet: bool = False) -> dict[str, Any]:
     st = _Steps(quiet)
     s: dict[str, Any] = {"options": {"exams": opts.n_exams, "quick": opts.quick, "seed": opts.seed,
                                      "synth_image_size": opts.synth_size, "store_image_size": opts.store_size,
-                                     "views": "lesion", "pretrain_steps": opts.pretrain_steps,
-                                     "seeds": opts.n_seeds}}
+                                     "views": opts.views, "pretrain_steps": opts.pretrain_steps,
+                                     "seeds": opts.n_seeds, "rows": opts.rows}}
     store = _data(opts, out, st, s, quiet)
     _method(opts, out, store, st, s)
     _analysis(opts, out, store, st, s)

@@ -40,7 +40,7 @@ PREDICTION_COLUMNS = ("row", "protocol", "seed", "image_id", "label", "score")
 #: Supervised fine-tuning from random init (the image ceiling): the FT protocol of the evaluation
 #: setting with a learning rate and length that let a random trunk learn (the setting's FT values
 #: are for fine-tuning a pretrained trunk).
-SUPERVISED = {"tiny": {"lr": 2e-3, "min_lr": 1e-5, "weight_decay": 1e-4, "epochs": 20, "patience": 20,
+SUPERVISED = {"tiny": {"lr": 2e-3, "min_lr": 1e-5, "weight_decay": 1e-4, "epochs": 15, "patience": 15,
                        "batch_size": 32},
               "paper": {"lr": 1e-3, "min_lr": 1e-6, "epochs": 200, "patience": 30}}
 

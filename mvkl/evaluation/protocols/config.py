@@ -48,7 +48,7 @@ SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
         "common": {"seeds": 2, "image_size": None, "image_size_fallback": 64, "n_boot": 1000},
         "lp": {"lp_c": 1 / 3.16, "lp_max_iter": 1000, "batch_size": 16},
         # LE: no augmentation, so the frozen features are computed once (seconds, not minutes, on a CPU).
-        "le": {"lr": 1e-2, "min_lr": 1e-5, "weight_decay": 1e-6, "epochs": 30, "patience": 10, "batch_size": 64,
+        "le": {"lr": 3e-3, "min_lr": 1e-5, "weight_decay": 1e-3, "epochs": 30, "patience": 10, "batch_size": 64,
                "augment": "none"},
         "ft": {"lr": 5e-5, "min_lr": 5e-7, "weight_decay": 5e-5, "epochs": 3, "patience": 2, "batch_size": 16,
                "backbone_lr_mult_pretrained": 0.1,
