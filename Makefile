@@ -23,7 +23,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 
 venv: $(VENV)/.installed-dev
 
-# The whole method on built-in synthetic data (about 3.5 minutes on 2 CPU cores); report in
+# The method benchmark on built-in synthetic lesion views (about 12 minutes on 2 CPU cores); report in
 # $(DEMO_OUT)/report.md. `make demo DEMO_ARGS=--quick` for the 1-minute smoke version.
 demo: $(VENV)/.installed
 	$(BIN)/mvkl demo --out $(DEMO_OUT) --force $(DEMO_ARGS)

@@ -226,8 +226,22 @@ def _analysis(opts: DemoOptions, out: Path, store: Path, st: _Steps, s: dict[str
 
 
 def run_demo(opts: DemoOptions, quiet: bool = False) -> dict[str, Any]:
-    """Run every stage; return the summary (also written to ``OUT/summary.json``)."""
+    """Run every stage; return the summary (also written to ``OUT/summary.json``). Without
+    ``verbose`` the stages' own INFO logs are held back (the step lines say what runs)."""
+    import logging
+
     out = _prepare(opts)
+    logger = logging.getLogger("mvkl")
+    level = logger.level
+    if not opts.verbose:
+        logger.setLevel(max(level, logging.WARNING))
+    try:
+        return _run(opts, out, quiet)
+    finally:
+        logger.setLevel(level)
+
+
+def _run(opts: DemoOptions, out: Path, quiet: bool) -> dict[str, Any]:
     st = _Steps(quiet)
     s: dict[str, Any] = {"options": {"exams": opts.n_exams, "quick": opts.quick, "seed": opts.seed,
                                      "synth_image_size": opts.synth_size, "store_image_size": opts.store_size,

@@ -64,10 +64,17 @@ def _effect(doc: dict[str, Any]) -> dict[str, Any]:
     diff = v["auc_mean"] - r["auc_mean"]
     apart = not any(math.isnan(x) for x in (*v["ci"], *r["ci"])) and v["ci"][0] > r["ci"][1]
     met = diff >= EFFECT and apart
+    others = []
+    for name in ("vikl-none", "vikl-robinson"):
+        o = _entry(doc, name, "le")
+        if o is not None:
+            ok = o["auc_mean"] - r["auc_mean"] >= EFFECT and o["ci"][0] > r["ci"][1]
+            others.append(f"{name} {o['auc_mean'] - r['auc_mean']:+.3f} ({'met' if ok else 'not met'})")
     return _target("ViKL LE vs random LE", met, (
         f"ViKL (ManiNeg) LE {v['auc_mean']:.3f} {_ci(v['ci'])} against random init {r['auc_mean']:.3f} "
         f"{_ci(r['ci'])}: {diff:+.3f}, the CIs {'do not overlap' if apart else 'overlap'} (target: "
-        f"+{EFFECT:.2f} with non-overlapping CIs, {'met' if met else 'not met'})."))
+        f"+{EFFECT:.2f} with non-overlapping CIs, {'met' if met else 'not met'})"
+        + (f"; the other ViKL rows: {', '.join(others)}." if others else ".")))
 
 
 def _modalities(doc: dict[str, Any]) -> dict[str, Any]:

@@ -49,7 +49,7 @@ SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
         "lp": {"lp_c": 1 / 3.16, "lp_max_iter": 1000, "batch_size": 16},
         # LE: no augmentation, so the frozen features are computed once (seconds, not minutes, on a CPU).
         "le": {"lr": 3e-3, "min_lr": 1e-5, "weight_decay": 1e-3, "epochs": 30, "patience": 10, "batch_size": 64,
-               "augment": "none"},
+               "augment": "none", "le_standardize": True},
         "ft": {"lr": 5e-5, "min_lr": 5e-7, "weight_decay": 5e-5, "epochs": 3, "patience": 2, "batch_size": 16,
                "backbone_lr_mult_pretrained": 0.1,
                # the tiny pretraining preset's light augmentation (crop 0.85-1, no RandAugment): on 64-px
@@ -115,6 +115,7 @@ class EvalConfig:
     lp_c: float = 1 / 3.16
     lp_max_iter: int = 1000
     lp_standardize: bool = True
+    le_standardize: bool = False  # LE on cached features only (tiny): standardise them, as the LP does
     lp_variance: str = "bootstrap"
     n_boot: int = 2000
     ci_level: float = 0.95

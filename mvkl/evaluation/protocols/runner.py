@@ -233,7 +233,11 @@ def _cached_le(encoder: Any, feats: dict[str, np.ndarray], y_train: np.ndarray, 
                positions: np.ndarray, cfg: EvalConfig, seed: int) -> tuple[Any, np.ndarray, np.ndarray, dict[str, Any]]:
     """LE (paper App. A) of one seed on frozen features: the head is trained by :func:`.finetune.fit`
     exactly as on images (Adam, cosine schedule, early stopping on validation AUC, batches from
-    ``(seed, epoch)``); returns (classifier over ``encoder``, p_val, p_test, fit info)."""
+    ``(seed, epoch)``); returns (classifier over ``encoder``, p_val, p_test, fit info).
+
+    With ``cfg.le_standardize`` the head sees the features standardised with the training images'
+    mean and std, as the LP does; the returned head has the standardisation folded into its weights
+    (``W/σ``, ``b − W·μ/σ``), so the classifier is still a linear head on the encoder's features."""
     import torch
 
     from mvkl.evaluation.protocols.classifier import Classifier, build_head
@@ -243,6 +247,11 @@ def _cached_le(encoder: Any, feats: dict[str, np.ndarray], y_train: np.ndarray, 
     dim = int(encoder.feature_dim)
     probe = Classifier(_feature_identity(dim), build_head(dim, seed))
     x = {k: torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32)) for k, v in feats.items()}
+    mu, sd = torch.zeros(dim), torch.ones(dim)
+    if cfg.le_standardize:
+        fit_x = x["train"][torch.from_numpy(np.asarray(positions, dtype=np.int64))]
+        mu, sd = fit_x.mean(0), fit_x.std(0).clamp_min(1e-6)
+        x = {k: (v - mu) / sd for k, v in x.items()}
     labels = torch.from_numpy(np.asarray(y_train, dtype=np.int64))
     batches = TrainBatches(positions, cfg.batch_size, seed)
 
@@ -261,8 +270,14 @@ def _cached_le(encoder: Any, feats: dict[str, np.ndarray], y_train: np.ndarray, 
               epochs=cfg.epochs, patience=cfg.patience, device=torch.device("cpu"), amp=False)
     info = res.info()
     info["history"] = res.history
-    info["features"] = "cached (augment none, frozen BatchNorm)"
-    return Classifier(encoder, probe.head), proba("val"), proba("test"), info
+    info["features"] = "cached (augment none, frozen BatchNorm)" + (", standardised" if cfg.le_standardize else "")
+    p_val, p_test = proba("val"), proba("test")
+    head = probe.head
+    with torch.no_grad():  # fold the standardisation: head((f − μ)/σ) = (W/σ) f + (b − W·μ/σ)
+        w = head.weight / sd
+        head.bias -= (head.weight * (mu / sd)).sum(1)
+        head.weight.copy_(w)
+    return Classifier(encoder, head), p_val, p_test, info
 
 
 def _run_seeds(encoder: Any, card: dict[str, Any], task: Any, cfg: EvalConfig, device: Any, size: int,

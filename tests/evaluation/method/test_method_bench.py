@@ -127,3 +127,32 @@ def test_tiny_bench_runs_and_recomputes_from_predictions(tmp_path: Path, run_cli
         assert (a["row"], a["protocol"]) == (b["row"], b["protocol"])
         assert a["aucs"] == pytest.approx(b["aucs"]) and a["ci"] == pytest.approx(b["ci"])
     assert not math.isnan(doc["rows"][0]["auc_mean"])
+
+
+def _doc_for_findings(ceiling: float, vikl: float, random: float, ci: float) -> dict:
+    def e(row: str, protocol: str, m: float) -> dict:
+        return {"row": row, "protocol": protocol, "auc_mean": m, "ci": [m - ci, m + ci]}
+
+    rows = [e("supervised", "ft", ceiling), e("random", "le", random), e("vikl-manineg", "le", vikl),
+            e("vikl-none", "le", vikl - 0.01), e("vikl-manineg", "zs", 0.6)]
+    comps = [{"a": "vikl-manineg", "b": "image-only", "protocol": "le", "diff": 0.01, "ci": [-0.02, 0.04],
+              "p_not_better": 0.3},
+             {"a": "vikl-manineg", "b": "vikl-none", "protocol": "le", "diff": -0.04, "ci": [-0.06, -0.02],
+              "p_not_better": 1.0}]
+    return {"rows": rows, "comparisons": comps,
+            "retrieval": {"vikl-manineg": {"R@5": {"mean": 0.05, "chance": 0.024}}}}
+
+
+def test_findings_mark_each_target_from_the_figures() -> None:
+    from mvkl.evaluation.method.findings import findings
+
+    f = {x["target"]: x for x in findings(_doc_for_findings(0.85, 0.70, 0.50, 0.04))}
+    assert f["image ceiling"]["met"] is True and f["ViKL LE vs random LE"]["met"] is True
+    assert f["ViKL vs image-only"]["met"] is True and f["text branch R@5"]["met"] is True  # 0.05 ≥ 2 × 0.024
+    assert "worse" in f["hard negatives"]["text"] and "vikl-none +0.190 (met)" in f["ViKL LE vs random LE"]["text"]
+    g = {x["target"]: x for x in findings(_doc_for_findings(0.70, 0.58, 0.50, 0.04))}
+    assert g["image ceiling"]["met"] is False
+    assert g["ViKL LE vs random LE"]["met"] is False and "overlap" in g["ViKL LE vs random LE"]["text"]
+    h = {x["target"]: x for x in findings(_doc_for_findings(0.70, 0.62, 0.50, 0.07))}
+    assert h["ViKL LE vs random LE"]["met"] is False  # +0.12, but the CIs overlap
+    assert findings({"rows": [], "comparisons": []})[0]["met"] is None  # nothing measured: not claimed

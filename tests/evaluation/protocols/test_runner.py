@@ -196,7 +196,7 @@ def test_le_on_cached_features_equals_le_through_the_encoder(eval_store: Path, m
     batch through the frozen encoder. Same head initialisation, batches and schedule: same model."""
     from mvkl.evaluation.protocols import runner
 
-    cfg = resolve_config("le", "tiny", seeds=2, epochs=3, patience=3, augment="none", **FAST)
+    cfg = resolve_config("le", "tiny", seeds=2, epochs=3, patience=3, augment="none", le_standardize=False, **FAST)
     fast = run_eval("random:resnet18:0", eval_store, cfg, write=False)
     monkeypatch.setattr(runner, "CACHE_LE_FEATURES", False)
     slow = run_eval("random:resnet18:0", eval_store, cfg, write=False)
@@ -206,3 +206,26 @@ def test_le_on_cached_features_equals_le_through_the_encoder(eval_store: Path, m
     for a, b in zip(fast.doc["runs"], slow.doc["runs"], strict=True):
         assert a["fit"]["best_epoch"] == b["fit"]["best_epoch"]
         assert a["fit"]["features"].startswith("cached") and "features" not in b["fit"]
+
+
+def test_standardised_cached_le_folds_into_a_linear_head(eval_store: Path, tmp_path: Path) -> None:
+    """Tiny LE standardises the cached features; the saved classifier, a plain linear head on the
+    encoder, reproduces the recorded test predictions from the images."""
+    from mvkl.evaluation.protocols.data import load_task
+    from mvkl.torchdata import EvalTransform
+
+    cfg = resolve_config("le", "tiny", seeds=2, epochs=3, patience=3, save_model=True, **FAST)
+    assert cfg.le_standardize and cfg.augment == "none"
+    out = tmp_path / "le"
+    run_eval("random:resnet18:0", eval_store, cfg, out_dir=out)
+    doc = json.loads((out / "results.json").read_text())
+    assert all(r["fit"]["features"].endswith("standardised") for r in doc["runs"])
+    model, card = load_classifier(out)
+    ds = load_task(eval_store).dataset("test", EvalTransform(card["image_size"]))
+    with torch.no_grad():
+        p = model(torch.stack([ds[i]["image"] for i in range(len(ds))])).double().numpy()
+    pr = read_predictions(out)
+    sel = (pr["seed"] == card["seed"]) & (pr["split"] == "test")
+    np.testing.assert_allclose(p, pr["score"][sel], rtol=0, atol=2e-5)
+    plain = run_eval("random:resnet18:0", eval_store, cfg.replace(le_standardize=False), write=False)
+    assert not np.allclose(plain.predictions["score"], np.asarray(pr["score"]), atol=1e-3)  # it changes the fit
