@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-__all__ = ["InputError", "MvklError", "NotImplementedYet", "Problem", "ValidationFailed"]
+__all__ = ["InputError", "MvklError", "NotImplementedYet", "Problem", "ValidationFailed", "col_letter"]
 
 
 class MvklError(Exception):
@@ -98,3 +98,13 @@ class ValidationFailed(InputError):
     @property
     def problems(self) -> list[Problem]:
         return self._problems
+
+
+def col_letter(i: int) -> str:
+    """0-based column index -> spreadsheet letters (0 -> A, 26 -> AA), as errors name columns."""
+    s = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        s = chr(65 + r) + s
+    return s

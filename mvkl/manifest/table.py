@@ -32,7 +32,7 @@ import polars as pl
 from mvkl.errors import InputError, Problem, ValidationFailed
 from mvkl.fsutil import display_path
 from mvkl.manifest import schema as S
-from mvkl.manifest.tablefile import _col_letter, _shifted_columns, read_table
+from mvkl.manifest.tablefile import _shifted_columns, col_letter, read_table
 
 __all__ = [
     "ManifestTable",
@@ -60,7 +60,7 @@ ID_COLUMN_FALLBACK = ("patient_id", "study_id", "view_id")
 
 
 def _colname(df: pl.DataFrame, name: str) -> str:
-    return f"{name} ({_col_letter(df.columns.index(name))})"
+    return f"{name} ({col_letter(df.columns.index(name))})"
 
 
 def write_table(df: pl.DataFrame, path: str | Path) -> None:

@@ -27,7 +27,7 @@ from xml.etree import ElementTree as ET
 
 import polars as pl
 
-from mvkl.errors import InputError, Problem
+from mvkl.errors import InputError, Problem, col_letter
 from mvkl.fsutil import display_path
 
 __all__ = ["check_xlsx", "decode_text", "read_table", "sheet_hint", "strip_controls"]
@@ -209,16 +209,6 @@ def sheet_hint(path: Path, sheet: int | str | None) -> str:
             + ". Move the table to the first sheet") if others else ""
 
 
-def _col_letter(i: int) -> str:
-    """0-based column index -> spreadsheet letters (0 -> A, 26 -> AA)."""
-    s = ""
-    i += 1
-    while i:
-        i, r = divmod(i - 1, 26)
-        s = chr(65 + r) + s
-    return s
-
-
 #: Headers of the MVKL release's metadata columns: never inside the positional manifestation range.
 _METADATA_HEADERS = frozenset({"序号", "patient_id", "study_id", "view_id", "label", "bi-rads", "birads", "诊断结果",
                                "位置", "备注", "report", "name", "姓名", "lump_id", "laterality", "age", "density"})
@@ -233,7 +223,7 @@ def _shifted_columns(df: pl.DataFrame, file: str) -> list[Problem]:
     rng = cols[8:-1]
     for j, c in enumerate(rng, start=8):
         if c.strip().lower() in _METADATA_HEADERS:
-            return [Problem(file, 1, f"{c} ({_col_letter(j)})", "a metadata column lies inside the manifestation "
+            return [Problem(file, 1, f"{c} ({col_letter(j)})", "a metadata column lies inside the manifestation "
                             "columns (I up to the last): the columns are shifted; restore the release layout or "
                             "name the manifestation columns after the schema", "shifted-columns")]
     parts = [_NUMBERED.match(c.strip()) for c in cols]
@@ -246,9 +236,9 @@ def _shifted_columns(df: pl.DataFrame, file: str) -> list[Problem]:
     consecutive = numbers == list(range(numbers[0], numbers[0] + len(numbers)))
     if consecutive and family != list(range(8, 8 + len(rng))):
         j = family[0] if family[0] != 8 else next(k for k in range(8, len(cols) - 1) if k not in family)
-        return [Problem(file, 1, f"{cols[j]} ({_col_letter(j)})", f"the numbered manifestation headers "
-                        f"({cols[family[0]]} ... {cols[family[-1]]}) lie in columns {_col_letter(family[0])} to "
-                        f"{_col_letter(family[-1])}, not I up to the last: the columns are shifted", "shifted-columns")]
+        return [Problem(file, 1, f"{cols[j]} ({col_letter(j)})", f"the numbered manifestation headers "
+                        f"({cols[family[0]]} ... {cols[family[-1]]}) lie in columns {col_letter(family[0])} to "
+                        f"{col_letter(family[-1])}, not I up to the last: the columns are shifted", "shifted-columns")]
     return []
 
 

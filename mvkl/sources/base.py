@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
-from mvkl.errors import InputError, Problem
+from mvkl.errors import InputError, Problem, col_letter
 from mvkl.ingest.records import AdapterResult
 from mvkl.manifest import schema as S
 
@@ -172,16 +172,6 @@ def read_table(path: str | Path) -> pl.DataFrame:
 def _canon(name: str) -> str:
     t = unicodedata.normalize("NFKC", str(name)).strip().lower()
     return re.sub(r"[\s_\-.]+", "", t)
-
-
-def col_letter(i: int) -> str:
-    """0-based column index -> spreadsheet letters (0 -> A, 26 -> AA)."""
-    s = ""
-    i += 1
-    while i:
-        i, r = divmod(i - 1, 26)
-        s = chr(65 + r) + s
-    return s
 
 
 def find_column(df: pl.DataFrame, candidates: Iterable[str]) -> str | None:
