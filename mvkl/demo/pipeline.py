@@ -168,7 +168,7 @@ def _data(opts: DemoOptions, out: Path, st: _Steps, s: dict[str, Any], quiet: bo
         doc = hamming_report(m, known, batch_size=16, batches=50 if opts.quick else 200, seed=seed,
                              dedup="manifestation", **opts_p)
         plot_report(doc, out / "hamming.png", title=f"{store.name} [train]")
-        s["hamming"] = {k: v for k, v in doc.items() if k in ("n", "distances", "mus", "batches")}
+        s["hamming"] = doc  # distance profile, settings, simulated ManiNeg batches per μ
         _cmd(opts, out, "hamming", store, "--plot", out / "hamming.png", "--seed", seed, "--batch-size", 16)
     return store
 
