@@ -22,8 +22,7 @@ import numpy as np
 from mvkl.deid.bench import Planted, evaluate, make_corpus
 from mvkl.deid.scrub import scrub_report
 from mvkl.deid.strict import strict_report
-from mvkl.manifest import schema as manifest_schema
-from mvkl.synth.narratives import ReportFacts, write_report
+from mvkl.synth.narratives import clinical_reports
 
 _VOCAB = ["左乳", "右乳", "双乳", "乳腺", "腺体", "钙化", "肿块", "毛刺", "象限", "分叶", "结节", "腋窝", "乳头", "叶"]
 
@@ -52,18 +51,7 @@ def _jieba(vocab: bool) -> Callable[[str], str]:
 
 
 def _clinical_zh(n: int) -> list[str]:
-    rng = np.random.default_rng(0)
-    n_opt = len(manifest_schema.OPTIONS)
-    out = []
-    for i in range(n):
-        facts = ReportFacts(
-            laterality="LR"[i % 2], clock=int(rng.integers(0, 13)), depth=("anterior", "middle", "posterior")[i % 3],
-            size_mm=(float(rng.uniform(3, 40)), float(rng.uniform(3, 30))),
-            kind=("mass", "calcification", "distortion", "asymmetry")[i % 4],
-            manifest=(rng.random(n_opt) < 0.3).astype(np.uint8), birads=("2", "3", "4A", "4B", "5")[i % 5],
-            composition=i % 4)
-        out.append(write_report(rng, "zh", facts))
-    return out
+    return clinical_reports(n, seed=0, lang="zh")
 
 
 def _no_cue_names(n: int) -> list[Planted]:

@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from mvkl.manifest import schema as S
 
-__all__ = ["ReportFacts", "location_phrases", "quadrant", "write_report"]
+__all__ = ["ReportFacts", "clinical_reports", "location_phrases", "quadrant", "write_report"]
 
 # Probability that a present option is mentioned, per group (salience).
 _MENTION = {
@@ -349,3 +349,23 @@ def write_report(rng: np.random.Generator, lang: str, f: ReportFacts) -> str:
         lines.append(_planted_sentence(lang, f.planted))
     lines.append(_birads_line(rng, lang, f.birads, _IMPRESSION[lang][f.birads]))
     return "\n".join(lines)
+
+
+def clinical_reports(n: int, seed: int, lang: str | None = None) -> list[str]:
+    """``n`` reports with nothing identifying, their facts drawn from ``seed`` (laterality, clock,
+    depth, size, kind, a random 35-dim manifestation, BI-RADS and composition in turn), in ``lang``
+    or alternating zh / en: the clinical text that de-identification must leave untouched."""
+    from mvkl.manifest import schema as manifest_schema
+
+    rng = np.random.default_rng(seed)
+    n_opt = len(manifest_schema.OPTIONS)
+    out = []
+    for i in range(n):
+        facts = ReportFacts(
+            laterality="LR"[i % 2], clock=int(rng.integers(0, 13)), depth=("anterior", "middle", "posterior")[i % 3],
+            size_mm=(float(rng.uniform(3, 40)), float(rng.uniform(3, 30))),
+            kind=("mass", "calcification", "distortion", "asymmetry")[i % 4],
+            manifest=(rng.random(n_opt) < 0.3).astype(np.uint8), birads=("2", "3", "4A", "4B", "5")[i % 5],
+            composition=i % 4)
+        out.append(write_report(rng, lang or ("zh", "en")[i % 2], facts))
+    return out

@@ -7,8 +7,7 @@ import pytest
 
 from mvkl.deid.scrub import PLACEHOLDERS
 from mvkl.dicom import scrub_report
-from mvkl.manifest import schema as manifest_schema
-from mvkl.synth.narratives import ReportFacts, write_report
+from mvkl.synth.narratives import clinical_reports
 
 # (input, expected output, spans replaced)
 ENGLISH: list[tuple[str, str, int]] = [
@@ -172,16 +171,7 @@ def test_issue_15_institution_and_clinical_text_kept() -> None:
 
 def test_synthetic_clinical_reports_are_not_scrubbed() -> None:
     """Clinical retention: reports with nothing identifying come back unchanged (issue 15)."""
-    rng = np.random.default_rng(0)
-    n_opt = len(manifest_schema.OPTIONS)
-    for i in range(300):
-        facts = ReportFacts(
-            laterality="LR"[i % 2], clock=int(rng.integers(0, 13)), depth=("anterior", "middle", "posterior")[i % 3],
-            size_mm=(float(rng.uniform(3, 40)), float(rng.uniform(3, 30))),
-            kind=("mass", "calcification", "distortion", "asymmetry")[i % 4],
-            manifest=(rng.random(n_opt) < 0.3).astype(np.uint8), birads=("2", "3", "4A", "4B", "5")[i % 5],
-            composition=i % 4)
-        text = write_report(rng, ("zh", "en")[i % 2], facts)
+    for text in clinical_reports(300, seed=0):
         assert scrub_report(text) == (text, 0)
 
 
